@@ -1,0 +1,1 @@
+"""Building blocks of the TISDiSS separator, one module per concept."""

@@ -1,0 +1,3 @@
+from espnet2_tisdiss.separator.tisdiss_separator import TISDiSSSeparator
+
+__all__ = ["TISDiSSSeparator"]
