@@ -20,6 +20,8 @@ setup(
         "torch==2.11.0",
         "torchaudio==2.11.0",
         "fast-bss-eval>=0.1.4",
+        "tensorboard",
+        "matplotlib",
         "soundfile",
         "kaldiio",
         "pyyaml",

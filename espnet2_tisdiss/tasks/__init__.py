@@ -1,0 +1,3 @@
+from espnet2_tisdiss.tasks.enh import TISDiSSEnhancementTask
+
+__all__ = ["TISDiSSEnhancementTask"]

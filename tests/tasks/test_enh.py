@@ -1,0 +1,80 @@
+import argparse
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from espnet2.enh.espnet_model import ESPnetEnhancementModel
+from espnet2.tasks.enh import loss_wrapper_choices, separator_choices
+
+from espnet2_tisdiss.loss import EarlySplitPITSolver
+from espnet2_tisdiss.model import EarlySplitEnhancementModel
+from espnet2_tisdiss.separator import TISDiSSSeparator
+from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
+
+TINY_CONFIG = Path(__file__).resolve().parents[2] / "conf/tisdiss_tiny.yaml"
+
+
+def build(**model_conf):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["model_conf"] = {**config.get("model_conf", {}), **model_conf}
+    config.setdefault("init", None)
+    return TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
+
+
+def batch(size=2, samples=1600):
+    mix_len = torch.tensor([samples, samples - 300])
+    refs = {f"speech_ref{j + 1}": torch.randn(size, samples) for j in range(2)}
+    return refs["speech_ref1"] + refs["speech_ref2"], mix_len, refs
+
+
+def test_choices_are_registered_in_espnets_task():
+    assert separator_choices.get_class("tisdiss") is TISDiSSSeparator
+    assert loss_wrapper_choices.get_class("early_split_pit") is EarlySplitPITSolver
+
+
+def test_built_model_is_the_stock_model_with_staged_normalisation():
+    model = build()
+    assert isinstance(model, EarlySplitEnhancementModel)
+    assert isinstance(model, ESPnetEnhancementModel)
+    assert isinstance(model.separator, TISDiSSSeparator)
+    assert all(k.startswith("separator.") for k in model.state_dict())
+
+
+def test_training_with_normalize_variance_gives_per_stage_losses():
+    model = build(normalize_variance=True).train()
+    mix, lengths, refs = batch()
+    loss, stats, weight = model(mix, lengths, **refs)
+    loss.backward()
+    assert torch.isfinite(loss)
+    n_re = model.separator.n_re
+    assert {"si_snr_loss_split", "si_snr_loss", *(f"si_snr_loss_rep{k}" for k in range(1, n_re + 1))} <= set(stats)
+    assert model.normalize_variance is True  # restored after forward
+    # the stock model, given the same modules, fails on the staged outputs
+    stock = ESPnetEnhancementModel(model.encoder, model.separator, model.decoder, None,
+                                   model.loss_wrappers, normalize_variance=True)
+    with pytest.raises(TypeError):
+        stock(mix, lengths, **refs)
+
+
+def test_staged_outputs_are_rescaled_by_the_mixture_std():
+    model = build(normalize_variance=True).train()
+    mix, lengths, _ = batch()
+    model._normalize_in_enhance = True
+    scaled, _, _, _ = model.forward_enhance(mix * 10.0, lengths)
+    plain, _, _, _ = model.forward_enhance(mix, lengths)
+    model._normalize_in_enhance = False
+    for stage_scaled, stage_plain in zip(scaled, plain):
+        for a, b in zip(stage_scaled, stage_plain):
+            assert torch.allclose(a, 10.0 * b, rtol=1e-3, atol=1e-4)
+
+
+def test_eval_mode_matches_the_stock_model():
+    model = build(normalize_variance=True).eval()
+    stock = ESPnetEnhancementModel(model.encoder, model.separator, model.decoder, None,
+                                   model.loss_wrappers, normalize_variance=True).eval()
+    mix, lengths, refs = batch()
+    with torch.no_grad():
+        ours, _, _ = model(mix, lengths, **refs)
+        theirs, _, _ = stock(mix, lengths, **refs)
+    assert torch.allclose(ours, theirs)
