@@ -7,9 +7,10 @@ from torch import nn
 class MixtureResidual(nn.Module):
     """Add the encoded mixture back, then a per-channel affine map and PReLU.
 
-    Before every repetition of the weight-shared separation block but the
-    first, its input becomes ``PReLU(w * (mixture + x) + b)`` with a learned
-    scale ``w`` and bias ``b`` per channel (a depthwise 1x1 convolution).
+    Before every layer application of the weight-shared separation block but
+    the very first (so between repetitions, and between layers when the block
+    has several), its input becomes ``PReLU(w * (mixture + x) + b)`` with a
+    learned scale ``w`` and bias ``b`` per channel (a depthwise 1x1 convolution).
 
     References:
         Feng et al., "TISDiSS", arXiv 2509.15666 (Sec. 2, separation block).

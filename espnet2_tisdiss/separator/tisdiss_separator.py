@@ -36,7 +36,8 @@ class TISDiSSSeparator(AbsSeparator):
     A complex spectrogram is embedded by a 3x3 Conv2d + gLN, refined by a
     TF-Locoformer separation block repeated N_sep times with shared weights
     (the encoded mixture is added back before every repetition after the
-    first), split into J speaker streams, refined by a reconstruction block
+    first, and before every layer after the first when a block has several),
+    split into J speaker streams, refined by a reconstruction block
     (TF-Locoformer plus a self-attention path across speakers) repeated N_re
     times with shared weights, and decoded to J complex spectrograms.
 
@@ -161,9 +162,12 @@ class TISDiSSSeparator(AbsSeparator):
         mixture = self.encoder(spec)  # [B, C, T, F]
         x = mixture
         for rep in range(self.n_sep):
-            if rep > 0:
-                x = self.mixture_residual(mixture, x)
-            for layer in self.separation_block:
+            for index, layer in enumerate(self.separation_block):
+                if rep > 0 or index > 0:
+                    # Note: with several layers per block the authors' code adds the
+                    # mixture back before every layer but the first, not only
+                    # between repetitions; we follow it so their checkpoints match.
+                    x = self.mixture_residual(mixture, x)
                 x = layer(x)  # [B, C, T, F]
         return self.splitter(x)  # [B, J, C, T, F]
 
