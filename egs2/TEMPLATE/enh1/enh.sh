@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Staged speech-separation recipe shared by every corpus (egs2/<corpus>/enh1/run.sh).
+#   1 data preparation (local/data.sh)      5 decoding at one or more depths (one pass)
+#   2 formatting into dump/ (resample, trim) 6 scoring, RESULTS.md and plot
+#   3 shape statistics (--collect_stats)     7 packing the model into one archive
+#   4 training (resumable), checkpoint average 8 upload to the Hugging Face Hub
+set -euo pipefail
+start_time=$SECONDS
+recipe_dir=$(pwd)
+template_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+. "$template_dir/utils/common.sh"
+
+# Options (each one: --name value).
+stage=1; stop_stage=6
+ngpu=0; nj=1; fs=8000; min_seconds=0.5
+train_set=train; valid_set=dev; test_sets=test
+enh_config=; inference_config=; inference_model=valid.loss.ave.pth
+inference_reps=; expdir=exp; dumpdir=dump; datadir=data
+local_data_opts=; enh_args=; hf_repo=
+options="stage stop_stage ngpu nj fs min_seconds train_set valid_set test_sets enh_config \
+inference_config inference_model inference_reps expdir dumpdir datadir local_data_opts enh_args hf_repo"
+help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
+  --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re)."
+. "$template_dir/utils/parse_options.sh"
+
+for name in stage stop_stage ngpu nj; do
+    check_int "$name" "${!name}" 0
+done
+check_int stage "$stage" 1
+[ "$stage" -le "$stop_stage" ] || { echo "error: --stage $stage is after --stop_stage $stop_stage" >&2; exit 2; }
+[ -n "$enh_config" ] || { echo "error: --enh_config is required" >&2; exit 2; }
+[ -f "$enh_config" ] || { echo "error: --enh_config $enh_config does not exist" >&2; exit 2; }
+for reps in $inference_reps; do
+    check_int inference_reps "$reps" 1
+done
+[ -n "$inference_config" ] && [ ! -f "$inference_config" ] && { echo "error: --inference_config $inference_config does not exist" >&2; exit 2; }
+
+model_name=$(basename "$enh_config" .yaml)
+exp="$expdir/$model_name"
+stats="$expdir/stats_${fs}"
+logs="$exp/logs"
+python=${PYTHON:-python}
+
+data_args() {  # data_args SPLIT PREFIX: the --*data_path_and_name_and_type options of a dump dir
+    local dir="$dumpdir/$1" j
+    echo "--${2}data_path_and_name_and_type $dir/wav.scp,speech_mix,sound"
+    for j in $(seq "$(num_spk)"); do
+        echo "--${2}data_path_and_name_and_type $dir/spk$j.scp,speech_ref$j,sound"
+    done
+}
+num_spk() {
+    ls "$dumpdir/$train_set"/spk*.scp 2>/dev/null | wc -l
+}
+
+if in_stage 1 "data preparation (local/data.sh)"; then
+    # shellcheck disable=SC2086
+    run_logged "$logs/stage1_data.log" ./local/data.sh --datadir "$datadir" $local_data_opts
+fi
+
+if in_stage 2 "formatting: Kaldi data dirs at ${fs} Hz, utterances >= ${min_seconds} s"; then
+    for split in "$train_set" "$valid_set" $test_sets; do
+        run_logged "$logs/stage2_format_${split}.log" "$python" -m espnet2_tisdiss.recipe.format_data \
+            --src "$datadir/$split" --dst "$dumpdir/$split" --fs "$fs" --min_seconds "$min_seconds"
+    done
+fi
+
+if in_stage 3 "shape statistics"; then
+    # shellcheck disable=SC2046
+    run_logged "$logs/stage3_stats.log" "$python" -m espnet2_tisdiss.bin.enh_train \
+        --collect_stats true --config "$enh_config" --ngpu 0 --num_workers 0 \
+        --batch_type unsorted --batch_size 1 \
+        --train_shape_file "$dumpdir/$train_set/wav.scp" --valid_shape_file "$dumpdir/$valid_set/wav.scp" \
+        $(data_args "$train_set" train_) $(data_args "$valid_set" valid_) --output_dir "$stats"
+fi
+
+if in_stage 4 "training $model_name on $ngpu GPU(s) (resumes if interrupted)"; then
+    distributed=false
+    [ "$ngpu" -gt 1 ] && distributed=true
+    shapes=()
+    for f in "$stats/train/"*_shape; do shapes+=(--train_shape_file "$f"); done
+    for f in "$stats/valid/"*_shape; do shapes+=(--valid_shape_file "$f"); done
+    # shellcheck disable=SC2046,SC2086
+    run_logged "$logs/stage4_train.log" "$python" -m espnet2_tisdiss.bin.enh_train \
+        --config "$enh_config" --ngpu "$ngpu" --multiprocessing_distributed "$distributed" \
+        --resume true --output_dir "$exp" "${shapes[@]}" \
+        $(data_args "$train_set" train_) $(data_args "$valid_set" valid_) $enh_args
+fi
+
+decode_root="$exp/decode_$(basename "$inference_model" .pth)"
+if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one pass"; then
+    for split in $test_sets; do
+        # shellcheck disable=SC2086
+        run_logged "$logs/stage5_decode_${split}.log" "$python" -m espnet2_tisdiss.bin.separate_depths \
+            --train_config "$exp/config.yaml" --model_file "$exp/$inference_model" \
+            --data_dir "$dumpdir/$split" --output_dir "$decode_root/$split" \
+            --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)" \
+            ${inference_reps:+--inference_reps $inference_reps} \
+            ${inference_config:+--inference_config "$inference_config"}
+    done
+fi
+
+if in_stage 6 "scoring, RESULTS.md and plot"; then
+    decode_dirs=()
+    for split in $test_sets; do
+        run_logged "$logs/stage6_score_${split}.log" "$python" -m espnet2_tisdiss.bin.score_separation \
+            --data_dir "$dumpdir/$split" --decode_dir "$decode_root/$split" --nj "$nj"
+        decode_dirs+=("$decode_root/$split")
+    done
+    run_logged "$logs/stage6_results.log" "$python" -m espnet2_tisdiss.bin.make_results \
+        --decode_dirs "${decode_dirs[@]}" --output "$exp/RESULTS.md" \
+        --plot "$exp/quality_vs_depth.png" --title "$model_name ($inference_model)"
+fi
+
+if in_stage 7 "packing the model"; then
+    run_logged "$logs/stage7_pack.log" "$python" -m espnet2_tisdiss.bin.pack_model \
+        --train_config "$exp/config.yaml" --model_file "$exp/$inference_model" \
+        --results "$exp/RESULTS.md" --fs "$fs" --output "$exp/packed_model.tar.gz"
+fi
+
+if in_stage 8 "upload to the Hugging Face Hub"; then
+    run_logged "$logs/stage8_upload.log" "$python" -m espnet2_tisdiss.bin.upload_model \
+        --archive "$exp/packed_model.tar.gz" --repo_id "$hf_repo"
+fi
+
+log "Finished stages $stage-$stop_stage in $((SECONDS - start_time)) s; outputs under $exp"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Logging and stage helpers shared by the recipes.
+
+log() {
+    echo "$(date '+%Y-%m-%dT%H:%M:%S') $*" >&2
+}
+
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# check_int NAME VALUE MIN: VALUE must be an integer >= MIN.
+check_int() {
+    [[ "$2" =~ ^-?[0-9]+$ ]] && [ "$2" -ge "$3" ] || {
+        echo "error: --$1 must be an integer >= $3, got '$2'" >&2
+        exit 2
+    }
+}
+
+# run_logged LOGFILE CMD...: run CMD with its output in LOGFILE (and on screen);
+# on failure print where the log is and exit non-zero.
+run_logged() {
+    local logfile=$1; shift
+    mkdir -p "$(dirname "$logfile")"
+    log "running: $* (log: $logfile)"
+    if ! "$@" 2>&1 | tee "$logfile"; then
+        die "failed; see the log: $logfile"
+    fi
+}
+
+# in_stage N TITLE: true (and announce the stage) if N is within --stage .. --stop_stage.
+in_stage() {
+    [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ] || return 1
+    log "Stage $1: $2"
+}

@@ -1,0 +1,26 @@
+"""Pack a trained model (config, averaged weights, RESULTS.md) into one archive (stage 7)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from espnet2_tisdiss.recipe.pack import ArchiveError, pack_model
+
+
+def main(cmd=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train_config", type=Path, required=True)
+    parser.add_argument("--model_file", type=Path, required=True)
+    parser.add_argument("--results", type=Path, default=None, help="RESULTS.md to include")
+    parser.add_argument("--fs", type=int, default=None, help="sample rate the model expects")
+    parser.add_argument("--output", type=Path, required=True, help="the .tar.gz to write")
+    args = parser.parse_args(cmd)
+    try:
+        path = pack_model(args.train_config, args.model_file, args.output, args.results, args.fs)
+    except ArchiveError as err:
+        sys.exit(f"error: {err}")
+    print(f"packed {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Separate a data dir (or one wav) at one or several depths in one pass (recipe stage 5).
+
+Examples:
+    python -m espnet2_tisdiss.bin.separate_depths --train_config exp/m/config.yaml \\
+        --model_file exp/m/valid.loss.ave.pth --data_dir dump/test \\
+        --output_dir exp/m/decode/test --inference_reps 1 2 4 6 8
+    python -m espnet2_tisdiss.bin.separate_depths --model_archive packed_model.tar.gz \\
+        --wav mixture.wav --output_dir separated --inference_reps 3
+"""
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return int(text)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = parser.add_argument_group("model (a training dir's files, or a packed archive)")
+    model.add_argument("--train_config", type=Path)
+    model.add_argument("--model_file", type=Path)
+    model.add_argument("--model_archive", type=Path, help="stage 7's packed_model.tar.gz")
+    model.add_argument("--inference_config", type=Path, help="YAML overriding *_conf of the model")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data_dir", type=Path, help="dir with wav.scp")
+    data.add_argument("--wav", type=Path, help="a single mixture wav")
+    parser.add_argument("--output_dir", type=Path, required=True)
+    parser.add_argument("--inference_reps", type=positive_int, nargs="+", default=None,
+                        help="depth(s); default: the model's n_re")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    return parser
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from espnet2_tisdiss.checkpoint import CheckpointFileError
+    from espnet2_tisdiss.recipe.decode import decode_set, load_model
+    from espnet2_tisdiss.recipe.format_data import DataDirError, read_scp
+    from espnet2_tisdiss.recipe.pack import ArchiveError, unpack_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            fs = None
+            if args.model_archive is not None:
+                args.train_config, args.model_file, meta = unpack_model(args.model_archive, Path(tmp))
+                fs = meta.get("fs")
+            elif args.train_config is None or args.model_file is None:
+                sys.exit("error: give --model_archive, or both --train_config and --model_file")
+            if args.data_dir is not None:
+                if not (args.data_dir / "wav.scp").is_file():
+                    sys.exit(f"error: {args.data_dir}/wav.scp does not exist")
+                wavs = read_scp(args.data_dir / "wav.scp")
+            else:
+                if not args.wav.is_file():
+                    sys.exit(f"error: {args.wav} does not exist")
+                wavs = {args.wav.stem.replace(" ", "_"): str(args.wav)}
+            model = load_model(args.train_config, args.model_file, args.inference_config, args.device)
+            depths = sorted(set(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
+            timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,
+                                progress=lambda items: tqdm(items, desc="separate", unit="utt"))
+        except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError) as err:
+            sys.exit(f"error: {err}")
+    for depth, seconds in timing["seconds"].items():
+        rtf = seconds / max(timing["audio_seconds"], 1e-9)
+        logging.info("depth %s: %.2f s compute for %.2f s audio (RTF %.3f)",
+                     depth, seconds, timing["audio_seconds"], rtf)
+    logging.info("wrote %s", args.output_dir)
+
+
+if __name__ == "__main__":
+    main()

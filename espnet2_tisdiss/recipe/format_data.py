@@ -1,0 +1,138 @@
+"""Stage 2: format a prepared data dir into the dump dir the training reads.
+
+Reads ``<src>/wav.scp`` and ``<src>/spk<j>.scp`` (Kaldi style, "utt path"),
+writes ``<dst>/`` with the same lists plus ``utt2spk``, ``spk2utt`` and
+``utt2num_samples``. Audio at another rate than ``fs`` is resampled into
+``<dst>/wav/``; mono audio already at ``fs`` is referenced in place. Utterances
+shorter than ``min_seconds`` are dropped (and counted). The dump dir is built in
+a temporary folder and renamed into place, so an interrupted run leaves no half
+dir behind.
+"""
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import soundfile as sf
+import soxr
+from tqdm import tqdm
+
+
+class DataDirError(ValueError):
+    """A data dir is missing, empty or inconsistent."""
+
+
+def read_scp(path: Path) -> Dict[str, str]:
+    """'utt path' lines -> {utt: path}; the path is everything after the first blank."""
+    entries = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) != 2:
+            raise DataDirError(f"{path}:{number}: expected 'utt_id path', got {line!r}")
+        entries[parts[0]] = parts[1]
+    return entries
+
+
+def write_scp(path: Path, entries: Dict[str, str]) -> None:
+    path.write_text("".join(f"{k} {v}\n" for k, v in sorted(entries.items())), encoding="utf-8")
+
+
+def source_lists(src: Path) -> List[str]:
+    """Names of the lists of a separation data dir: wav.scp, spk1.scp, ... spkJ.scp."""
+    if not src.is_dir():
+        raise DataDirError(f"data dir {src} does not exist; run stage 1 (data preparation) first.")
+    if not (src / "wav.scp").is_file():
+        raise DataDirError(f"{src}/wav.scp is missing; run stage 1 (data preparation) first.")
+    speakers = sorted(p.name for p in src.glob("spk*.scp"))
+    expected = [f"spk{j}.scp" for j in range(1, len(speakers) + 1)]
+    if not speakers or speakers != expected:
+        raise DataDirError(f"{src} needs spk1.scp .. spkJ.scp (found {speakers}).")
+    return ["wav.scp"] + speakers
+
+
+def load_mono(path: str, utt: str) -> tuple:
+    try:
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise DataDirError(f"utterance {utt}: cannot read {path}: {err}") from err
+    if audio.shape[1] != 1:
+        raise DataDirError(f"utterance {utt}: {path} has {audio.shape[1]} channels; need mono.")
+    return audio[:, 0], rate
+
+
+def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[str, int]:
+    """Format ``src`` into ``dst`` (see the module docstring); returns counts."""
+    names = source_lists(src)
+    lists = {name: read_scp(src / name) for name in names}
+    utts = sorted(lists["wav.scp"])
+    if not utts:
+        raise DataDirError(f"{src}/wav.scp is empty.")
+    for name in names[1:]:
+        if sorted(lists[name]) != utts:
+            missing = sorted(set(utts) ^ set(lists[name]))[:5]
+            raise DataDirError(f"{src}/{name} and wav.scp list different utterances, e.g. {missing}")
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    out = {name: {} for name in names}
+    num_samples, dropped = {}, 0
+    try:
+        for utt in tqdm(utts, desc=f"format {src.name}", unit="utt", file=sys.stderr):
+            signals = {name: load_mono(lists[name][utt], utt) for name in names}
+            rates = {rate for _, rate in signals.values()}
+            if len(rates) != 1:
+                raise DataDirError(f"utterance {utt}: mixture and references differ in sample rate {rates}")
+            rate = rates.pop()
+            length = min(len(audio) for audio, _ in signals.values()) * fs // rate
+            if length < min_seconds * fs:
+                dropped += 1
+                continue
+            for name, (audio, _) in signals.items():
+                if rate == fs:
+                    out[name][utt] = str(Path(lists[name][utt]).resolve())
+                    continue
+                wav = work / "wav" / name.replace(".scp", "") / f"{utt}.wav"
+                wav.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(wav, soxr.resample(audio, rate, fs).astype(np.float32), fs, subtype="FLOAT")
+                out[name][utt] = str((dst / wav.relative_to(work)).resolve())
+            num_samples[utt] = str(length)
+        if not num_samples:
+            raise DataDirError(f"{src}: every utterance is shorter than {min_seconds} s.")
+        for name in names:
+            write_scp(work / name, out[name])
+        write_scp(work / "utt2num_samples", num_samples)
+        write_scp(work / "utt2spk", {u: u for u in num_samples})
+        write_scp(work / "spk2utt", {u: u for u in num_samples})
+        if dst.exists():
+            shutil.rmtree(dst)
+        work.rename(dst)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"kept": len(num_samples), "dropped_short": dropped}
+
+
+def main(cmd=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--src", type=Path, required=True, help="prepared data dir (stage 1)")
+    parser.add_argument("--dst", type=Path, required=True, help="dump dir to write")
+    parser.add_argument("--fs", type=int, required=True, help="sample rate of the dump (Hz)")
+    parser.add_argument("--min_seconds", type=float, default=0.0, help="drop shorter utterances")
+    args = parser.parse_args(cmd)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        counts = format_data_dir(args.src, args.dst, args.fs, args.min_seconds)
+    except DataDirError as err:
+        sys.exit(f"error: {err}")
+    logging.info("%s -> %s: kept %d utterances, dropped %d shorter than %.2f s",
+                 args.src, args.dst, counts["kept"], counts["dropped_short"], args.min_seconds)
+
+
+if __name__ == "__main__":
+    main()
