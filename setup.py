@@ -26,6 +26,8 @@ setup(
         "kaldiio",
         "pyyaml",
         "numpy",
+        "espeakng-loader>=0.2.4", "soxr", "tqdm",  # mini_2mix: eSpeak NG speech, resampling, progress
+        "pystoi",
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={

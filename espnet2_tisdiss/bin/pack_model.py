@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from espnet2_tisdiss.recipe.pack import ArchiveError, pack_model
+from espnet2_tisdiss.stages.pack import ArchiveError, pack_model
 
 
 def main(cmd=None):

@@ -44,9 +44,9 @@ def main(cmd=None):
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from espnet2_tisdiss.checkpoint import CheckpointFileError
-    from espnet2_tisdiss.recipe.decode import decode_set, load_model
-    from espnet2_tisdiss.recipe.format_data import DataDirError, read_scp
-    from espnet2_tisdiss.recipe.pack import ArchiveError, unpack_model
+    from espnet2_tisdiss.stages.decode import decode_set, load_model
+    from espnet2_tisdiss.stages.format_data import DataDirError, read_scp
+    from espnet2_tisdiss.stages.pack import ArchiveError, unpack_model
 
     with tempfile.TemporaryDirectory() as tmp:
         try:

@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from espnet2_tisdiss.recipe.pack import ArchiveError
-from espnet2_tisdiss.recipe.upload import UploadError, upload_archive
+from espnet2_tisdiss.stages.pack import ArchiveError
+from espnet2_tisdiss.stages.upload import UploadError, upload_archive
 
 
 def main(cmd=None):

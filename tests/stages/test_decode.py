@@ -8,7 +8,7 @@ import soundfile as sf
 import torch
 import yaml
 
-from espnet2_tisdiss.recipe.decode import decode_set, load_model, separate_depths
+from espnet2_tisdiss.stages.decode import decode_set, load_model, separate_depths
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 CONF = Path(__file__).resolve().parents[2] / "conf"

@@ -59,7 +59,7 @@ fi
 
 if in_stage 2 "formatting: Kaldi data dirs at ${fs} Hz, utterances >= ${min_seconds} s"; then
     for split in "$train_set" "$valid_set" $test_sets; do
-        run_logged "$logs/stage2_format_${split}.log" "$python" -m espnet2_tisdiss.recipe.format_data \
+        run_logged "$logs/stage2_format_${split}.log" "$python" -m espnet2_tisdiss.stages.format_data \
             --src "$datadir/$split" --dst "$dumpdir/$split" --fs "$fs" --min_seconds "$min_seconds"
     done
 fi
