@@ -26,8 +26,10 @@ setup(
         "kaldiio",
         "pyyaml",
         "numpy",
-        "espeakng-loader>=0.2.4", "soxr", "tqdm",  # mini_2mix: eSpeak NG speech, resampling, progress
         "pystoi",
+        "soxr",
+        "tqdm",
+        "espeakng-loader>=0.2.4",  # the mini corpus's eSpeak NG voices
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={
