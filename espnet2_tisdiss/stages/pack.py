@@ -36,7 +36,7 @@ def pack_model(train_config: Path, model_file: Path, output: Path,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
-    with tarfile.open(partial, "w:gz") as tar:
+    with tarfile.open(partial, "w:gz", dereference=True) as tar:  # ESPnet links ave.pth
         tar.add(train_config, arcname="config.yaml")
         tar.add(model_file, arcname="model.pth")
         if results:

@@ -9,8 +9,9 @@ from espnet2_tisdiss.stages.pack import ArchiveError, pack_model, unpack_model
 def test_round_trip(tmp_path):
     (tmp_path / "config.yaml").write_text("separator: tisdiss\n")
     (tmp_path / "w.pth").write_bytes(b"weights")
+    (tmp_path / "ave.pth").symlink_to("w.pth")  # as ESPnet's valid.loss.ave.pth
     (tmp_path / "RESULTS.md").write_text("| test | 1 |\n")
-    archive = pack_model(tmp_path / "config.yaml", tmp_path / "w.pth", tmp_path / "m.tar.gz",
+    archive = pack_model(tmp_path / "config.yaml", tmp_path / "ave.pth", tmp_path / "m.tar.gz",
                          tmp_path / "RESULTS.md", fs=8000)
     config, model, meta = unpack_model(archive, tmp_path / "unpacked")
     assert config.read_text() == "separator: tisdiss\n" and model.read_bytes() == b"weights"

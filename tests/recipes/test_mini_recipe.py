@@ -1,0 +1,99 @@
+"""The mini recipe end to end on a shrunken corpus: stages 1-8, re-decoding, resuming, baseline."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from espnet2_tisdiss.stages.format_data import read_scp
+from tests.recipes.conftest import SMALL, run_recipe
+
+
+def results_rows(results: Path):
+    return re.findall(r"^\| test \| (\d+) \|", results.read_text(), flags=re.M)
+
+
+@pytest.mark.slow
+def test_stages_1_to_8(recipe, tmp_path):
+    run_recipe(recipe, "--stop_stage", "7", *SMALL, "--inference_reps", "1 2 3 4")
+    exp = recipe / "exp/tisdiss_tiny"
+    assert results_rows(exp / "RESULTS.md") == ["1", "2", "3", "4"]
+    assert (exp / "quality_vs_depth.png").read_bytes()[:4] == b"\x89PNG"
+    for stage in (1, 3, 4, 7):
+        assert list((exp / "logs").glob(f"stage{stage}_*.log"))
+    dump = recipe / "dump/test"
+    lengths = read_scp(dump / "utt2num_samples")
+    utts = sorted(lengths)
+    for depth in (1, 4):
+        for utt in utts:
+            est = sf.info(exp / f"decode_valid.loss.ave/test/reps{depth}/wavs/2/{utt}.wav")
+            assert est.frames == int(lengths[utt])
+
+    # re-decode and re-score at depth 3 alone, without retraining
+    checkpoint_time = (exp / "checkpoint.pth").stat().st_mtime
+    proc = run_recipe(recipe, "--stage", "5", "--stop_stage", "6", "--inference_reps", "3", *SMALL)
+    assert results_rows(exp / "RESULTS.md") == ["3"]
+    assert (exp / "checkpoint.pth").stat().st_mtime == checkpoint_time
+    assert "Stage 4" not in proc.stderr
+
+    # the packed model separates a wav from anywhere
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    mixture = elsewhere / "my mix.wav"
+    audio, fs = sf.read(read_scp(dump / "wav.scp")[utts[0]])
+    sf.write(mixture, audio, fs)
+    done = subprocess.run([sys.executable, "-m", "espnet2_tisdiss.bin.separate_depths",
+                           "--model_archive", str(exp / "packed_model.tar.gz"), "--wav", str(mixture),
+                           "--output_dir", "out", "--inference_reps", "2"], cwd=elsewhere,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    separated = sf.read(elsewhere / "out/reps2/wavs/1/my_mix.wav")[0]
+    assert separated.shape == audio.shape
+
+    # stage 8 without credentials stops before uploading
+    env_home = tmp_path / "hf_home"
+    os.environ.pop("HF_TOKEN", None)
+    os.environ["HF_HOME"] = str(env_home)
+    try:
+        proc = run_recipe(recipe, "--stage", "8", "--stop_stage", "8", "--hf_repo", "someone/tisdiss_mini",
+                          *SMALL, check=False)
+    finally:
+        del os.environ["HF_HOME"]
+    assert proc.returncode != 0
+    assert "no Hugging Face token" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_training_killed_midway_resumes(recipe):
+    run_recipe(recipe, "--stop_stage", "3", *SMALL)
+    args = ["./run.sh", "--stage", "4", "--stop_stage", "4", *SMALL[:4],
+            "--enh_args", "--max_epoch 3"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(args, cwd=recipe, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    exp = recipe / "exp/tisdiss_tiny"
+    deadline = time.time() + 300
+    while not (exp / "1epoch.pth").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert (exp / "1epoch.pth").exists(), "training never reached epoch 1"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (exp / "3epoch.pth").exists()
+    done = run_recipe(recipe, "--stage", "4", "--stop_stage", "4", *SMALL[:4], "--enh_args", "--max_epoch 3")
+    assert "resumed" in (done.stdout + done.stderr)
+    assert (exp / "3epoch.pth").exists() and (exp / "valid.loss.ave.pth").exists()
+
+
+@pytest.mark.slow
+def test_tfgridnet_baseline_runs_stages_4_to_6(recipe):
+    run_recipe(recipe, "--stop_stage", "3", *SMALL)
+    run_recipe(recipe, "--stage", "4", "--stop_stage", "6", "--local_data_opts", SMALL[1],
+               "--enh_config", "../../../conf/tfgridnet_mini.yaml",
+               "--enh_args", "--max_epoch 1 --num_iters_per_epoch 2")
+    assert results_rows(recipe / "exp/tfgridnet_mini/RESULTS.md") == ["1"]
