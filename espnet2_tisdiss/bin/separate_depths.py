@@ -45,7 +45,8 @@ def main(cmd=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from espnet2_tisdiss.checkpoint import CheckpointFileError
     from espnet2_tisdiss.stages.decode import decode_set, load_model
-    from espnet2_tisdiss.stages.format_data import DataDirError, read_scp
+    from espnet2_tisdiss.stages.format_data import DataDirError
+    from espnet2_tisdiss.stages.kaldi_lists import read_scp
     from espnet2_tisdiss.stages.pack import ArchiveError, unpack_model
 
     with tempfile.TemporaryDirectory() as tmp:

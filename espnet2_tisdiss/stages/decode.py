@@ -27,6 +27,7 @@ import yaml
 
 from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.state_dict import load_strict
+from espnet2_tisdiss.stages.kaldi_lists import write_scp
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 INFERENCE_KEYS = ("encoder", "encoder_conf", "separator", "separator_conf", "decoder", "decoder_conf")
@@ -135,8 +136,7 @@ def decode_set(model, wavs: Dict[str, str], output_dir: Path, depths: List[int],
                 lists.setdefault(depth, {}).setdefault(j, {})[utt] = str(target.resolve())
     for depth, speakers in lists.items():
         for j, entries in speakers.items():
-            lines = "".join(f"{u} {p}\n" for u, p in sorted(entries.items()))
-            (output_dir / f"reps{depth}" / f"spk{j}.scp").write_text(lines, encoding="utf-8")
+            write_scp(output_dir / f"reps{depth}" / f"spk{j}.scp", entries)
     timing = {"audio_seconds": audio_seconds, "seconds": {str(k): v for k, v in sorted(seconds.items())}}
     (output_dir / "timing.json").write_text(json.dumps(timing, indent=1))
     return timing

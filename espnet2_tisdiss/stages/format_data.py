@@ -22,26 +22,11 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from espnet2_tisdiss.stages.kaldi_lists import read_scp, write_scp
+
 
 class DataDirError(ValueError):
     """A data dir is missing, empty or inconsistent."""
-
-
-def read_scp(path: Path) -> Dict[str, str]:
-    """'utt path' lines -> {utt: path}; the path is everything after the first blank."""
-    entries = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.strip().split(maxsplit=1)
-        if len(parts) != 2:
-            raise DataDirError(f"{path}:{number}: expected 'utt_id path', got {line!r}")
-        entries[parts[0]] = parts[1]
-    return entries
-
-
-def write_scp(path: Path, entries: Dict[str, str]) -> None:
-    path.write_text("".join(f"{k} {v}\n" for k, v in sorted(entries.items())), encoding="utf-8")
 
 
 def source_lists(src: Path) -> List[str]:
@@ -128,7 +113,7 @@ def main(cmd=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
         counts = format_data_dir(args.src, args.dst, args.fs, args.min_seconds)
-    except DataDirError as err:
+    except ValueError as err:  # DataDirError, or a malformed list
         sys.exit(f"error: {err}")
     logging.info("%s -> %s: kept %d utterances, dropped %d shorter than %.2f s",
                  args.src, args.dst, counts["kept"], counts["dropped_short"], args.min_seconds)

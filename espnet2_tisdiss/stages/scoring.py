@@ -45,6 +45,8 @@ from pystoi import stoi
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
+from espnet2_tisdiss.stages.kaldi_lists import read_scp
+
 METRICS = ("si_snr", "si_snri", "sdr", "sdri", "stoi")
 CLAMP_DB = 100.0
 MAX_LENGTH_DIFF = 512
@@ -62,24 +64,6 @@ def write_atomic(path: Union[str, Path], data: Union[str, bytes]) -> None:
         if os.path.exists(partial):
             os.unlink(partial)
         raise
-
-
-def read_scp(path: Union[str, Path]) -> Dict[str, str]:
-    """``{utt_id: path}`` from a Kaldi-style list, in file order."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"missing scp file: {path}")
-    entries: Dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.strip().split(maxsplit=1)
-        if len(parts) != 2:
-            raise ValueError(f"{path}:{number}: expected 'utt_id path', got {line!r}")
-        if parts[0] in entries:
-            raise ValueError(f"{path}:{number}: duplicate utterance id {parts[0]!r}")
-        entries[parts[0]] = parts[1]
-    return entries
 
 
 def _few(ids: Sequence[str], count: int = 3) -> str:

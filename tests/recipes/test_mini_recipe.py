@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from espnet2_tisdiss.stages.format_data import read_scp
+from espnet2_tisdiss.stages.kaldi_lists import read_scp
 from tests.recipes.conftest import SMALL, run_recipe
 
 
