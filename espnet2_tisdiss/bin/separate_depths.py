@@ -16,11 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-
-def positive_int(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return int(text)
+from espnet2_tisdiss.bin.enh_inference import positive_int
 
 
 def get_parser() -> argparse.ArgumentParser:
