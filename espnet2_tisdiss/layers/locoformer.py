@@ -35,7 +35,8 @@ class LocoformerPath(nn.Module):
             paths: True; speaker path: False).
 
     Shapes:
-        input: [..., L, C] (the path runs along L); output: [..., L, C].
+        input: [..., L, ..., C] (the path runs along L = dim ``axis``, default
+        -2; all other dims but C are batch dims); output: same shape.
     """
 
     def __init__(
@@ -67,13 +68,11 @@ class LocoformerPath(nn.Module):
         self.post_ffn_norm = RMSGroupNorm(num_groups, dim, eps=eps)
         self.post_ffn = ffn()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, axis: int = -2) -> torch.Tensor:
         if self.macaron:
-            x = x + self.pre_ffn(self.pre_ffn_norm(x))
-        lead, (length, channels) = x.shape[:-2], x.shape[-2:]
-        attended = self.attn(self.attn_norm(x).reshape(-1, length, channels))
-        x = x + attended.view(*lead, length, channels)
-        return x + self.post_ffn(self.post_ffn_norm(x))
+            x = x + self.pre_ffn(self.pre_ffn_norm(x), axis)
+        x = x + self.attn(self.attn_norm(x), axis)
+        return x + self.post_ffn(self.post_ffn_norm(x), axis)
 
 
 class TFLocoformerBlock(nn.Module):
@@ -94,6 +93,8 @@ class TFLocoformerBlock(nn.Module):
     Shapes:
         without speaker path: [B, C, T, F] -> [B, C, T, F]
         with speaker path: [B, J, C, T, F] -> [B, J, C, T, F]
+        The output is a view of a channels-last tensor ([..., T, F, C] in
+        memory); such an input is used without a copy.
     """
 
     def __init__(self, speaker_path: bool, **path_options):
@@ -105,9 +106,11 @@ class TFLocoformerBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.movedim(-3, -1)  # [..., T, F, C]
-        x = self.freq_path(x)  # along F
-        x = self.time_path(x.transpose(-3, -2))  # [..., F, T, C], along T
+        # Note: every path works along its own axis of the same channels-last
+        # tensor, so no transposes or copies happen between the paths.
+        x = x.movedim(-3, -1).contiguous()  # [..., T, F, C]
+        x = self.freq_path(x, axis=-2)  # along F
+        x = self.time_path(x, axis=-3)  # along T
         if self.speaker_path is not None:
-            x = self.speaker_path(x.movedim(-4, -2)).movedim(-2, -4)  # along J
-        return x.movedim(-1, -3).transpose(-2, -1)  # [..., C, T, F]
+            x = self.speaker_path(x, axis=-4)  # along J
+        return x.movedim(-1, -3)  # [..., C, T, F]

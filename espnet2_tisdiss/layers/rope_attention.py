@@ -1,8 +1,17 @@
 """Multi-head self-attention with rotary position embedding (RoPE) over SDPA."""
 
+import contextlib
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+# Note: for the speaker path (L = J, tens of thousands of sequences) SDPA's
+# CPU flash kernel spends its time on per-sequence setup; its plain-matmul
+# ("math") backend is about 2x faster there and slower for long sequences.
+SHORT_SEQUENCE_BACKEND = (8, SDPBackend.MATH)
 
 
 class RotaryEmbedding(nn.Module):
@@ -29,18 +38,64 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("inv_freq", inv_freq)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        length = x.shape[-2]
-        positions = torch.arange(length, device=x.device, dtype=torch.float32)
+        return self.rotate(x, self.rotation(x.shape[-2], x.dtype), axis=-2)
+
+    def rotation(self, length: int, dtype: torch.dtype) -> torch.Tensor:
+        """The rotation table: ``cos + i sin`` of every angle, complex [L, D/2].
+
+        Angles are computed in float32 (as the authors' code does) and then
+        cast to ``dtype``'s precision; for dtypes without a complex
+        counterpart on the CPU, returns the real table [L, D/2, 2] (cos, sin).
+        """
+        positions = torch.arange(length, device=self.inv_freq.device, dtype=torch.float32)
         angles = positions[:, None] * self.inv_freq[None, :]  # [L, D/2]
-        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
-        pairs = x.unflatten(-1, (-1, 2))  # [..., L, D/2, 2]
+        cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
+        if dtype in (torch.float32, torch.float64):
+            return torch.complex(cos, sin)
+        return torch.stack((cos, sin), -1)
+
+    @staticmethod
+    def rotate(x: torch.Tensor, rotation: torch.Tensor, axis: int) -> torch.Tensor:
+        """Rotate the channel pairs of ``x`` [..., L, ..., D], positions along ``axis``.
+
+        ``rotation`` comes from :meth:`rotation`; dimensions between ``axis``
+        and the last one are broadcast (e.g. heads).
+        """
+        axis = axis % x.dim() - x.dim()
+        length, half = x.shape[axis], x.shape[-1] // 2
+        table_shape = (length,) + (1,) * (-axis - 2) + (half,)
+        if rotation.is_complex():
+            # Note: (even + i odd) * (cos + i sin) is exactly the RoPE update
+            # (even cos - odd sin, odd cos + even sin); as one complex product
+            # it is one kernel forward and one backward instead of about ten.
+            if not _is_complex_viewable(x):
+                x = x.clone(memory_format=torch.contiguous_format)  # fresh strides
+            pairs = torch.view_as_complex(x.unflatten(-1, (half, 2)))  # [..., D/2]
+            return torch.view_as_real(pairs * rotation.view(table_shape)).flatten(-2)
+        cos, sin = (t.view(table_shape) for t in rotation.unbind(-1))
+        pairs = x.unflatten(-1, (half, 2))
         even, odd = pairs[..., 0], pairs[..., 1]
-        rotated = torch.stack((even * cos - odd * sin, odd * cos + even * sin), -1)
-        return rotated.flatten(-2)
+        return torch.stack((even * cos - odd * sin, odd * cos + even * sin), -1).flatten(-2)
+
+
+def _is_complex_viewable(x: torch.Tensor) -> bool:
+    """Whether ``view_as_complex`` accepts ``x`` once its last dim is split in pairs."""
+    strides = x.stride()
+    return (
+        strides[-1] == 1
+        and x.storage_offset() % 2 == 0
+        and all(s % 2 == 0 for s in strides[:-1])
+    )
 
 
 class RoPESelfAttention(nn.Module):
     """Multi-head self-attention along one axis, RoPE on queries and keys.
+
+    The attention runs along ``axis`` of a channels-last tensor; every other
+    dimension is a batch dimension. No transposes are needed: query, key and
+    value are viewed as [N, R*h, L, D] (R = the dims between ``axis`` and C,
+    treated as extra heads), which is what ``scaled_dot_product_attention``
+    takes.
 
     Args:
         dim (int): input/output channels C.
@@ -49,7 +104,8 @@ class RoPESelfAttention(nn.Module):
         dropout (float): attention-weight dropout and output dropout (training).
 
     Shapes:
-        input: [N, L, C] (attention over L); output: [N, L, C].
+        input: [..., L, ..., C] (attention over L = dim ``axis``, default -2);
+        output: same shape, contiguous.
     """
 
     def __init__(self, dim: int, attention_dim: int, n_heads: int, dropout: float = 0.0):
@@ -66,13 +122,35 @@ class RoPESelfAttention(nn.Module):
         self.out_proj = nn.Linear(attention_dim, dim, bias=False)
         self.out_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, length, _ = x.shape
-        qkv = self.qkv(x).view(n, length, 3, self.n_heads, -1)  # [N, L, 3, h, D]
-        query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x [N, h, L, D]
-        query, key = self.rope(query), self.rope(key)
-        out = F.scaled_dot_product_attention(
-            query, key, value, dropout_p=self.dropout if self.training else 0.0
-        )  # [N, h, L, D]
-        out = out.transpose(1, 2).reshape(n, length, -1)  # [N, L, A]
-        return self.out_dropout(self.out_proj(out))
+    def forward(self, x: torch.Tensor, axis: int = -2) -> torch.Tensor:
+        axis = axis % x.dim() - x.dim()
+        if axis == -1:
+            raise ValueError("RoPESelfAttention: axis must not be the channel axis.")
+        x = x.contiguous()
+        length = x.shape[axis]
+        batch, rest = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 : -1])
+        # Note: q, k, v come from three matmuls on row blocks of the fused qkv
+        # weight, so each is contiguous [N, L, R, A]; sliced out of one fused
+        # output, R and the heads could not be merged into one view.
+        w_query, w_key, w_value = self.qkv.weight.chunk(3)
+        heads = (batch, length, rest * self.n_heads, -1)  # [N, L, R*h, D]
+        rotation = self.rope.rotation(length, x.dtype)
+        query = self.rope.rotate(F.linear(x, w_query).view(heads), rotation, axis=1)
+        key = self.rope.rotate(F.linear(x, w_key).view(heads), rotation, axis=1)
+        value = F.linear(x, w_value).view(heads)
+        with _attention_backend(length, x.device):
+            out = F.scaled_dot_product_attention(
+                query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2),
+                dropout_p=self.dropout if self.training else 0.0,
+            ).transpose(1, 2)  # [N, L, R*h, D]
+        out = self.out_proj(out.reshape(*x.shape[:-1], -1))  # [..., C]
+        return self.out_dropout(out) if self.training and self.dropout > 0 else out
+
+
+
+def _attention_backend(length: int, device: torch.device):
+    """SDPA's backend choice: the math backend for short CPU sequences, else PyTorch's."""
+    max_length, backend = SHORT_SEQUENCE_BACKEND
+    if device.type == "cpu" and length <= max_length:
+        return sdpa_kernel(backend)
+    return contextlib.nullcontext()

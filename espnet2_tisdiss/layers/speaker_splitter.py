@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from espnet2_tisdiss.layers.conv2d import conv2d
+
 
 class SpeakerSplitter(nn.Module):
     """Split a TF embedding into J streams with a SwiGLU Conv2d-ConvTranspose2d.
@@ -22,7 +24,8 @@ class SpeakerSplitter(nn.Module):
         dropout (float): dropout after the gate and after the output.
 
     Shapes:
-        input: [B, C, T, F]; output: [B, J, C, T, F].
+        input: [B, C, T, F]; output: [B, J, C, T, F] (channels-last memory for
+        channels-last input: [B, T, F, J, C]).
     """
 
     def __init__(self, dim: int, hidden_dim: int, num_spk: int, dropout: float = 0.0):
@@ -36,7 +39,10 @@ class SpeakerSplitter(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        value, gate = self.conv(x).split(self.gated_dim, dim=1)  # [B, J*H, T, F]
+        # Note: conv2d is F.conv2d with a faster weight gradient (see there).
+        value, gate = conv2d(
+            x, self.conv.weight, self.conv.bias, padding=self.conv.padding
+        ).split(self.gated_dim, dim=1)  # [B, J*H, T, F]
         hidden = self.dropout(value * F.silu(gate))
         streams = self.deconv(hidden)  # [B, J*C, T, F]
         return self.dropout(streams.unflatten(1, (self.num_spk, -1)))  # [B, J, C, T, F]

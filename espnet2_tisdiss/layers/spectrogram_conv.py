@@ -12,7 +12,8 @@ class SpectrogramEncoder(nn.Module):
         eps (float): epsilon of the global layer norm (GroupNorm with 1 group).
 
     Shapes:
-        input: complex [B, T, F]; output: real [B, C, T, F].
+        input: complex [B, T, F]; output: real [B, C, T, F] in channels-last
+        memory ([B, T, F, C]), the layout the TF-Locoformer blocks work in.
     """
 
     def __init__(self, emb_dim: int, eps: float = 1e-5):
@@ -21,7 +22,9 @@ class SpectrogramEncoder(nn.Module):
         self.norm = nn.GroupNorm(1, emb_dim, eps=eps)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        real_imag = torch.stack((spec.real, spec.imag), dim=1)  # [B, 2, T, F]
+        # Note: view_as_real gives [B, T, F, 2], i.e. [B, 2, T, F] in
+        # channels-last memory; the convolution and GroupNorm keep that layout.
+        real_imag = torch.view_as_real(spec.resolve_conj()).permute(0, 3, 1, 2)
         return self.norm(self.conv(real_imag))
 
 
@@ -41,6 +44,8 @@ class SpectrogramDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-3]
-        real_imag = self.deconv(x.flatten(0, -4))  # [N, 2, T, F]
-        spec = torch.complex(real_imag[:, 0], real_imag[:, 1])  # [N, T, F]
+        real_imag = self.deconv(x.flatten(0, -4)).permute(0, 2, 3, 1)  # [N, T, F, 2]
+        # Note: from channels-last input (what the blocks produce) the output
+        # is channels-last too, so this is a view, not a copy.
+        spec = torch.view_as_complex(real_imag.contiguous())  # [N, T, F]
         return spec.unflatten(0, lead)

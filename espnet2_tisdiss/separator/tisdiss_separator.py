@@ -81,6 +81,9 @@ class TISDiSSSeparator(AbsSeparator):
         eval output: J complex [B, T, F].
         training output: N_re + 1 stages, each J complex [B, T, F] (splitter
         first, final repetition last).
+        Embeddings ([B, C, T, F], streams [B, J, C, T, F]) are stored
+        channels-last ([..., T, F, C] in memory), the layout every layer
+        works in without transposes.
     """
 
     def __init__(
@@ -169,7 +172,7 @@ class TISDiSSSeparator(AbsSeparator):
                     # between repetitions; we follow it so their checkpoints match.
                     x = self.mixture_residual(mixture, x)
                 x = layer(x)  # [B, C, T, F]
-        return self.splitter(x)  # [B, J, C, T, F]
+        return _channels_last(self.splitter(x))  # [B, J, C, T, F]
 
     def reconstruct(self, streams: torch.Tensor, n_reps: int) -> Iterator[torch.Tensor]:
         """Yield the streams [B, J, C, T, F] after each of ``n_reps`` repetitions."""
@@ -223,6 +226,16 @@ class TISDiSSSeparator(AbsSeparator):
         max_reps = _check_count("max_reps", max_reps)
         streams = self.encode_and_split(_check_spectrogram(input))
         return [self.decode(s) for s in self.reconstruct(streams, max_reps)]
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    """The same [..., C, T, F] tensor, stored as [..., T, F, C] (a view of it).
+
+    Note: the TF-Locoformer blocks and the decoder work on channels-last
+    memory; the splitter leaves the speaker axis inside ([B, T, F, J, C]), so
+    one copy here spares the decoder and the first block a copy each.
+    """
+    return x.movedim(-3, -1).contiguous().movedim(-1, -3)
 
 
 def _check_spectrogram(spec) -> torch.Tensor:
