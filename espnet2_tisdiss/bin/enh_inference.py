@@ -38,6 +38,7 @@ def main(cmd=None):
     from espnet2.bin import enh_inference
 
     import espnet2_tisdiss.tasks  # noqa: F401  (registers separator: tisdiss)
+    from espnet2_tisdiss.safe_yaml import ConfigFileError, load_yaml_mapping
 
     if ours.inference_reps is None:
         if ours.inference_config is not None:
@@ -45,7 +46,10 @@ def main(cmd=None):
         return enh_inference.main(rest)
     config = {}
     if ours.inference_config is not None:
-        config = yaml.safe_load(Path(ours.inference_config).read_text()) or {}
+        try:
+            config = load_yaml_mapping(ours.inference_config, "inference config")
+        except ConfigFileError as err:
+            sys.exit(f"error: {err}")
     config.setdefault("separator_conf", {})["inference_reps"] = ours.inference_reps
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "inference.yaml"

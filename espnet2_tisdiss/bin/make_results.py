@@ -28,7 +28,7 @@ def main(cmd=None):
     try:
         table = results.make_results(args.decode_dirs, args.output, plot=args.plot,
                                      title=args.title, model_info=args.model_info)
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # bad inputs, or a full disk while writing
         sys.exit(f"error: {error}")
     print(table, end="")
     print(f"wrote {args.output}")

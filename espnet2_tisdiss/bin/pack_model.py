@@ -17,7 +17,7 @@ def main(cmd=None):
     args = parser.parse_args(cmd)
     try:
         path = pack_model(args.train_config, args.model_file, args.output, args.results, args.fs)
-    except ArchiveError as err:
+    except (ArchiveError, OSError) as err:  # missing inputs, or a full disk while writing
         sys.exit(f"error: {err}")
     print(f"packed {path} ({path.stat().st_size / 1e6:.1f} MB)")
 

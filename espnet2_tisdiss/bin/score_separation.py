@@ -29,6 +29,7 @@ def main(cmd=None):
     args = get_parser().parse_args(cmd)
     if args.nj < 1:
         sys.exit(f"error: --nj must be >= 1, got {args.nj}")
+    from espnet2_tisdiss.depths import parse_depth
     from espnet2_tisdiss.stages import results, scoring
 
     options = {} if args.max_length_diff is None else {"max_length_diff": args.max_length_diff}
@@ -37,12 +38,12 @@ def main(cmd=None):
         try:
             summary = scoring.score_test_set(args.data_dir, args.decode_dir, nj=args.nj,
                                              progress=not args.no_progress, **options)
-        except ValueError as error:
+        except (ValueError, OSError) as error:  # bad inputs, or a full disk while writing
             sys.exit(f"error: {error}")
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"warning: {message}", file=sys.stderr)
-    depths = {int(k): v for k, v in summary["depths"].items()}
-    print(f"{summary['test_set']}: {summary['num_utts']} utterances, depths {sorted(depths)}")
+    depths = {parse_depth(k): v for k, v in summary["depths"].items()}  # in order: 1, 2, .., auto
+    print(f"{summary['test_set']}: {summary['num_utts']} utterances, depths {list(depths)}")
     print(results.format_table([{**summary, "depths": depths}]), end="")
     print(f"wrote {Path(args.decode_dir) / 'summary.json'}")
     return summary

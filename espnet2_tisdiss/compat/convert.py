@@ -8,9 +8,11 @@ from typing import Tuple
 import torch
 import yaml
 
+from espnet2_tisdiss.atomic_io import atomic_write, write_atomic
 from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.options import options_from_authors
 from espnet2_tisdiss.compat.state_dict import convert_authors_state_dict, load_strict
+from espnet2_tisdiss.safe_yaml import load_yaml_mapping
 from espnet2_tisdiss.tasks.enh import (
     LOSS_WRAPPER_NAME,
     SEPARATOR_NAME,
@@ -49,24 +51,23 @@ def convert_authors_model(
     """Write ``output_dir/config.yaml`` and ``output_dir/model.pth`` in our format.
 
     The checkpoint may hold the whole enhancement model or the bare separator.
-    Everything is checked (strict key and shape match) before anything is written.
+    Both inputs are treated as untrusted: the config is read with YAML's safe
+    loader and the weights with ``weights_only=True``. Everything is checked
+    (strict key and shape match) before anything is written, and each output
+    is written atomically.
 
     Returns:
         the written config and model paths.
     """
-    with Path(config_path).open(encoding="utf-8") as f:
-        authors_config = yaml.safe_load(f)
-    if not isinstance(authors_config, dict):
-        raise ValueError(f"{config_path} is not a YAML mapping.")
+    authors_config = load_yaml_mapping(config_path, "the authors' config")
     config = convert_config(authors_config)
     state = convert_authors_state_dict(load_state_dict_file(checkpoint_path))
     model = TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
     load_strict(model.separator, state, f"authors' ({checkpoint_path})")
 
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     out_config, out_model = output_dir / "config.yaml", output_dir / "model.pth"
-    torch.save(model.state_dict(), out_model)
-    with out_config.open("w", encoding="utf-8") as f:
-        yaml.safe_dump(config, f, sort_keys=False)
+    with atomic_write(out_model, "wb") as handle:
+        torch.save(model.state_dict(), handle)
+    write_atomic(out_config, yaml.safe_dump(config, sort_keys=False))
     return out_config, out_model

@@ -5,15 +5,15 @@ writes ``<dst>/`` with the same lists plus ``utt2spk``, ``spk2utt`` and
 ``utt2num_samples``. Audio at another rate than ``fs`` is resampled into
 ``<dst>/wav/``; mono audio already at ``fs`` is referenced in place. Utterances
 shorter than ``min_seconds`` are dropped (and counted). The dump dir is built in
-a temporary folder and renamed into place, so an interrupted run leaves no half
-dir behind.
+a temporary folder beside it and renamed into place
+(``espnet2_tisdiss.atomic_io.atomic_dir``), so an interrupted run or a full disk
+leaves no half dir behind, and the previous dump dir (if any) stays until the
+new one is complete.
 """
 
 import argparse
 import logging
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -22,6 +22,7 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from espnet2_tisdiss.atomic_io import atomic_dir, write_wav_atomic
 from espnet2_tisdiss.stages.kaldi_lists import read_scp, write_scp
 
 
@@ -64,11 +65,9 @@ def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[s
             missing = sorted(set(utts) ^ set(lists[name]))[:5]
             raise DataDirError(f"{src}/{name} and wav.scp list different utterances, e.g. {missing}")
 
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     out = {name: {} for name in names}
     num_samples, dropped = {}, 0
-    try:
+    with atomic_dir(dst) as work:
         for utt in tqdm(utts, desc=f"format {src.name}", unit="utt", file=sys.stderr):
             signals = {name: load_mono(lists[name][utt], utt) for name in names}
             rates = {rate for _, rate in signals.values()}
@@ -84,8 +83,7 @@ def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[s
                     out[name][utt] = str(Path(lists[name][utt]).resolve())
                     continue
                 wav = work / "wav" / name.replace(".scp", "") / f"{utt}.wav"
-                wav.parent.mkdir(parents=True, exist_ok=True)
-                sf.write(wav, soxr.resample(audio, rate, fs).astype(np.float32), fs, subtype="FLOAT")
+                write_wav_atomic(wav, soxr.resample(audio, rate, fs).astype(np.float32), fs)
                 out[name][utt] = str((dst / wav.relative_to(work)).resolve())
             num_samples[utt] = str(length)
         if not num_samples:
@@ -95,11 +93,6 @@ def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[s
         write_scp(work / "utt2num_samples", num_samples)
         write_scp(work / "utt2spk", {u: u for u in num_samples})
         write_scp(work / "spk2utt", {u: u for u in num_samples})
-        if dst.exists():
-            shutil.rmtree(dst)
-        work.rename(dst)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return {"kept": len(num_samples), "dropped_short": dropped}
 
 
@@ -113,7 +106,7 @@ def main(cmd=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
         counts = format_data_dir(args.src, args.dst, args.fs, args.min_seconds)
-    except ValueError as err:  # DataDirError, or a malformed list
+    except (ValueError, OSError) as err:  # DataDirError, a malformed list, a full disk
         sys.exit(f"error: {err}")
     logging.info("%s -> %s: kept %d utterances, dropped %d shorter than %.2f s",
                  args.src, args.dst, counts["kept"], counts["dropped_short"], args.min_seconds)

@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Dict, Union
 
+from espnet2_tisdiss.atomic_io import write_atomic
+
 
 def read_scp(path: Union[str, Path]) -> Dict[str, str]:
     """``{utt_id: value}`` in file order; the value is everything after the first blank.
@@ -27,5 +29,10 @@ def read_scp(path: Union[str, Path]) -> Dict[str, str]:
 
 
 def write_scp(path: Union[str, Path], entries: Dict[str, str]) -> None:
-    """Write ``entries`` sorted by utterance id."""
-    Path(path).write_text("".join(f"{k} {v}\n" for k, v in sorted(entries.items())), encoding="utf-8")
+    """Write ``entries`` sorted by utterance id, atomically (``espnet2_tisdiss.atomic_io``).
+
+    Raises:
+        OutputWriteError: the disk is full or the folder is not writable; a
+            previous ``path`` is left unchanged.
+    """
+    write_atomic(path, "".join(f"{k} {v}\n" for k, v in sorted(entries.items())))

@@ -2,8 +2,14 @@
 
 Archive members (a gzipped tar, flat): ``config.yaml`` (the training config),
 ``model.pth`` (the averaged weights), ``RESULTS.md``, ``meta.yaml`` (sample
-rate, package versions, source paths). Unpacking accepts only these regular
-files, so no member can land outside the target folder.
+rate, package versions, source paths). The archive is written atomically.
+
+Unpacking treats the archive as untrusted (``espnet2_tisdiss.safe_archive``):
+only these regular files are accepted, sizes are bounded before anything is
+decompressed, both YAML files must be plain YAML mappings (safe loader), and
+everything is unpacked into a temporary folder beside the target that is
+renamed into place only when all checks pass. The weights are read later with
+``weights_only=True`` (``espnet2_tisdiss.checkpoint``).
 """
 
 import io
@@ -14,11 +20,14 @@ from typing import Optional, Tuple
 
 import yaml
 
+from espnet2_tisdiss.atomic_io import atomic_dir, atomic_write
+from espnet2_tisdiss.safe_archive import MAX_UNPACKED_BYTES, ArchiveError, extract_regular_files
+from espnet2_tisdiss.safe_yaml import ConfigFileError, load_yaml_mapping
+
 MEMBERS = ("config.yaml", "model.pth", "RESULTS.md", "meta.yaml")
+REQUIRED = ("config.yaml", "model.pth")
 
-
-class ArchiveError(ValueError):
-    """An archive is missing, unreadable or not one of ours."""
+__all__ = ["ArchiveError", "MEMBERS", "pack_model", "unpack_model"]
 
 
 def pack_model(train_config: Path, model_file: Path, output: Path,
@@ -34,9 +43,8 @@ def pack_model(train_config: Path, model_file: Path, output: Path,
         "torch": version("torch"),
         "sources": {"config": str(train_config), "model": str(model_file)},
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    with tarfile.open(partial, "w:gz", dereference=True) as tar:  # ESPnet links ave.pth
+    with atomic_write(output, "wb") as handle, \
+            tarfile.open(fileobj=handle, mode="w:gz", dereference=True) as tar:  # ESPnet links ave.pth
         tar.add(train_config, arcname="config.yaml")
         tar.add(model_file, arcname="model.pth")
         if results:
@@ -45,27 +53,31 @@ def pack_model(train_config: Path, model_file: Path, output: Path,
         info = tarfile.TarInfo("meta.yaml")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    partial.replace(output)
     return output
 
 
-def unpack_model(archive: Path, dest: Path) -> Tuple[Path, Path, dict]:
-    """Extract ``archive`` into ``dest``; returns (config path, model path, meta)."""
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            members = tar.getmembers()
-            names = [m.name for m in members]
-            bad = [m.name for m in members if m.name not in MEMBERS or not m.isfile()]
-            if bad or "config.yaml" not in names or "model.pth" not in names:
-                raise ArchiveError(
-                    f"{archive} is not a packed TISDiSS model: unexpected members {bad} "
-                    f"(expected {list(MEMBERS)}, config.yaml and model.pth required)."
-                )
-            dest.mkdir(parents=True, exist_ok=True)
-            for member in members:
-                (dest / member.name).write_bytes(tar.extractfile(member).read())
-    except (tarfile.TarError, EOFError, OSError) as err:
-        raise ArchiveError(f"cannot read model archive {archive}: {err}") from err
-    meta_path = dest / "meta.yaml"
-    meta = yaml.safe_load(meta_path.read_text()) if meta_path.is_file() else {}
-    return dest / "config.yaml", dest / "model.pth", meta or {}
+def unpack_model(archive: Path, dest: Path,
+                 max_bytes: int = MAX_UNPACKED_BYTES) -> Tuple[Path, Path, dict]:
+    """Extract ``archive`` into the new or empty folder ``dest``; returns (config path, model path, meta).
+
+    Raises:
+        ArchiveError: ``dest`` holds files; the archive is missing, truncated,
+            corrupt, too large, holds a refused member (named with the reason),
+            lacks config.yaml or model.pth, or its YAML is not a plain mapping.
+            ``dest`` is then left as it was.
+    """
+    archive, dest = Path(archive), Path(dest)
+    if (dest.is_dir() and any(dest.iterdir())) or (dest.exists() and not dest.is_dir()):
+        raise ArchiveError(f"cannot unpack {archive} into {dest}: it exists and is not an empty folder.")
+    with atomic_dir(dest) as work:
+        names = extract_regular_files(archive, work, MEMBERS, max_bytes=max_bytes)
+        missing = [name for name in REQUIRED if name not in names]
+        if missing:
+            raise ArchiveError(f"{archive} is not a packed TISDiSS model: {missing} missing "
+                               f"(members {sorted(names)}; expected {list(MEMBERS)}). Nothing was unpacked.")
+        try:
+            load_yaml_mapping(work / "config.yaml", f"config.yaml of {archive}")
+            meta = load_yaml_mapping(work / "meta.yaml", f"meta.yaml of {archive}") if "meta.yaml" in names else {}
+        except ConfigFileError as err:
+            raise ArchiveError(f"{err} Nothing was unpacked.") from err
+    return dest / "config.yaml", dest / "model.pth", meta

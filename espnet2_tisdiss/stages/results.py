@@ -2,16 +2,19 @@
 
 Input: decode dirs, each with the ``summary.json`` that
 ``espnet2_tisdiss.stages.scoring`` writes (``{"test_set", "num_utts", "depths":
-{"<k>": {"si_snr", "si_snri", "sdr", "sdri", "stoi", "rtf"}}}``, null for NaN).
+{"<k>": {"si_snr", "si_snri", "sdr", "sdri", "stoi", "rtf"}}}``, null for NaN;
+depth "auto" also with "mean_depth").
 
 Outputs (each written atomically):
   RESULTS.md in ESPnet's style: ``# RESULTS``, an ``## Environments`` list (date,
   python, torch and espnet versions, git commit of the cwd's repository if any),
   then a section headed by the title, the model info text and one markdown table
   row per (test set, depth): ``| dataset | depth | SI-SNR | SI-SNRi | SDR | SDRi |
-  STOI | RTF |`` (dB values and RTF with 2 decimals, STOI with 3, "-" for NaN).
+  STOI | RTF |`` (dB values and RTF with 2 decimals, STOI with 3, "-" for NaN);
+  the adaptive depth's row reads ``auto (<average depth used>)``.
   A PNG with two panels: SI-SNRi [dB] vs depth and SI-SNRi [dB] vs RTF, one line
-  per test set (drawn with matplotlib's Agg canvas, no pyplot state touched).
+  per test set, the adaptive depth as a star (at its average depth in the first
+  panel), drawn with matplotlib's Agg canvas (no pyplot state touched).
 """
 
 import io
@@ -27,7 +30,9 @@ from typing import Dict, List, Optional, Sequence, Union
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from espnet2_tisdiss.stages.scoring import METRICS, write_atomic
+from espnet2_tisdiss.atomic_io import write_atomic
+from espnet2_tisdiss.depths import AUTO, depth_order, parse_depth
+from espnet2_tisdiss.stages.scoring import METRICS
 
 COLUMNS = (("SI-SNR", "si_snr", 2), ("SI-SNRi", "si_snri", 2), ("SDR", "sdr", 2),
            ("SDRi", "sdri", 2), ("STOI", "stoi", 3), ("RTF", "rtf", 2))
@@ -35,7 +40,7 @@ DEFAULT_TITLE = "Separation quality vs. inference depth"
 
 
 def load_summary(decode_dir: Union[str, Path]) -> Dict:
-    """The summary of ``decode_dir`` with int depths (sorted) and NaN for null."""
+    """The summary of ``decode_dir`` with int depths (sorted, then "auto") and NaN for null."""
     decode_dir = Path(decode_dir)
     if not decode_dir.is_dir():
         raise ValueError(f"decode dir not found: {decode_dir}")
@@ -44,10 +49,14 @@ def load_summary(decode_dir: Union[str, Path]) -> Dict:
         raise ValueError(f"no summary.json in {decode_dir} (score it with score_separation first)")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        depths = {int(k): {m: math.nan if raw["depths"][k][m] is None else float(raw["depths"][k][m])
-                           for m in METRICS + ("rtf",)} for k in raw["depths"]}
+        depths = {}
+        for key, values in raw["depths"].items():
+            depth = parse_depth(key)
+            names = METRICS + ("rtf",) + (("mean_depth",) if depth == AUTO else ())
+            depths[depth] = {m: math.nan if values[m] is None else float(values[m]) for m in names}
         summary = {"test_set": str(raw["test_set"]), "num_utts": int(raw["num_utts"]),
-                   "depths": dict(sorted(depths.items())), "decode_dir": decode_dir}
+                   "depths": dict(sorted(depths.items(), key=lambda item: depth_order(item[0]))),
+                   "decode_dir": decode_dir}
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{path} is not a scoring summary: {error!r}") from error
     if not summary["depths"]:
@@ -59,13 +68,18 @@ def _number(value: float, decimals: int) -> str:
     return "-" if math.isnan(value) else f"{value:.{decimals}f}"
 
 
+def depth_label(depth, values: Dict[str, float]) -> str:
+    """The depth column: ``k``, or ``auto (<average depth used>)``."""
+    return f"{AUTO} ({_number(values['mean_depth'], 2)})" if depth == AUTO else str(depth)
+
+
 def format_table(summaries: Sequence[Dict]) -> str:
     """The markdown table, one row per (test set, depth)."""
     lines = ["| dataset | depth | " + " | ".join(name for name, _, _ in COLUMNS) + " |",
              "|---|---:|" + "---:|" * len(COLUMNS)]
     for summary in summaries:
         for depth, values in summary["depths"].items():
-            cells = [summary["test_set"], str(depth)]
+            cells = [summary["test_set"], depth_label(depth, values)]
             cells += [_number(values[key], decimals) for _, key, decimals in COLUMNS]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -115,6 +129,15 @@ def format_results(summaries: Sequence[Dict], title: Optional[str] = None,
     return "\n".join(parts)
 
 
+def plot_auto(by_depth, by_rtf, values: Dict[str, float], color) -> None:
+    """The adaptive depth as a star: at its average depth, and at its RTF."""
+    gain = values["si_snri"]
+    for axes, x in ((by_depth, values["mean_depth"]), (by_rtf, values["rtf"])):
+        if not math.isnan(x):
+            axes.scatter([x], [gain], marker="*", s=120, color=color, zorder=3)
+            axes.annotate(AUTO, (x, gain), textcoords="offset points", xytext=(4, -10), fontsize=8)
+
+
 def plot_figure(summaries: Sequence[Dict], title: Optional[str] = None) -> Figure:
     """Two panels: SI-SNRi vs depth and SI-SNRi vs RTF, one line per test set."""
     figure = Figure(figsize=(10, 4), layout="constrained")
@@ -125,7 +148,7 @@ def plot_figure(summaries: Sequence[Dict], title: Optional[str] = None) -> Figur
         label = summary["test_set"]
         if names.count(label) > 1:
             label += f" ({Path(summary['decode_dir']).name})"
-        depths = list(summary["depths"])
+        depths = [k for k in summary["depths"] if k != AUTO]
         gains = [summary["depths"][k]["si_snri"] for k in depths]
         rtfs = [summary["depths"][k]["rtf"] for k in depths]
         line, = by_depth.plot(depths, gains, marker="o", label=label)
@@ -133,7 +156,9 @@ def plot_figure(summaries: Sequence[Dict], title: Optional[str] = None) -> Figur
         for depth, rtf, gain in zip(depths, rtfs, gains):
             if not math.isnan(rtf):
                 by_rtf.annotate(str(depth), (rtf, gain), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    all_depths = sorted({k for s in summaries for k in s["depths"]})
+        if AUTO in summary["depths"]:
+            plot_auto(by_depth, by_rtf, summary["depths"][AUTO], line.get_color())
+    all_depths = sorted({k for s in summaries for k in s["depths"] if k != AUTO})
     by_depth.set_xticks(all_depths)
     by_depth.set(xlabel="inference depth (reconstruction repetitions)", ylabel="SI-SNRi [dB]",
                  title="SI-SNRi vs. depth")

@@ -6,15 +6,19 @@ Inputs
   whitespace, so paths may contain spaces; relative paths are taken from the cwd).
   ``<decode_dir>/reps<k>/spk1.scp`` .. ``spkJ.scp``: the estimates at depth k,
   with the same utterance ids; the depths are the numbers of the ``reps<k>`` folders.
+  ``<decode_dir>/reps_auto/spk<j>.scp`` and ``utt2depth`` (optional): the adaptive
+  depth's estimates and the depth each utterance used (stage 5's "auto").
   ``<decode_dir>/timing.json`` (optional):
   ``{"audio_seconds": A, "seconds": {"<k>": S_k}}``, RTF(k) = S_k / A (NaN when absent).
 
-Outputs (each written atomically)
+Outputs (each written atomically, ``espnet2_tisdiss.atomic_io``: a killed run leaves
+every file either absent, as before, or complete; a rerun recomputes all of them)
   ``<decode_dir>/reps<k>/scores.tsv``: tab-separated, header
   ``utt_id si_snr si_snri sdr sdri stoi``, one row per utterance (4 decimals).
   ``<decode_dir>/summary.json``: ``{"test_set": <name of data_dir>, "num_utts": n,
   "depths": {"<k>": {"si_snr", "si_snri", "sdr", "sdri", "stoi", "rtf"}}}``
-  (means over utterances; NaN is written as null).
+  (means over utterances; NaN is written as null); depth "auto" also has
+  "mean_depth", the average depth its utterances used.
 
 Metrics, per utterance, averaged over the J speakers: the estimates are matched to
 the references by the permutation maximising the summed SI-SNR; SI-SNR (zero-mean
@@ -30,9 +34,6 @@ at most ``max_length_diff`` samples, and all signals are then trimmed to the sho
 import json
 import math
 import multiprocessing
-import os
-import re
-import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -45,25 +46,13 @@ from pystoi import stoi
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
+from espnet2_tisdiss.atomic_io import write_atomic
+from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, folder_depth, parse_depth
 from espnet2_tisdiss.stages.kaldi_lists import read_scp
 
 METRICS = ("si_snr", "si_snri", "sdr", "sdri", "stoi")
 CLAMP_DB = 100.0
 MAX_LENGTH_DIFF = 512
-
-
-def write_atomic(path: Union[str, Path], data: Union[str, bytes]) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
 
 
 def _few(ids: Sequence[str], count: int = 3) -> str:
@@ -89,13 +78,13 @@ def speaker_lists(folder: Path) -> List[Path]:
     return lists
 
 
-def find_depths(decode_dir: Union[str, Path]) -> List[int]:
-    """The k of every ``reps<k>`` folder of ``decode_dir``, sorted numerically."""
+def find_depths(decode_dir: Union[str, Path]) -> List[Depth]:
+    """The k of every ``reps<k>`` folder of ``decode_dir``, sorted numerically, then "auto" if decoded."""
     decode_dir = Path(decode_dir)
     if not decode_dir.is_dir():
         raise ValueError(f"decode dir not found: {decode_dir}")
-    depths = sorted(int(m.group(1)) for p in decode_dir.iterdir()
-                    if p.is_dir() and (m := re.fullmatch(r"reps(\d+)", p.name)))
+    depths = sorted((depth for p in decode_dir.iterdir()
+                     if p.is_dir() and (depth := folder_depth(p.name)) is not None), key=depth_order)
     if not depths:
         raise ValueError(f"no reps<k> folders in {decode_dir}: nothing was decoded there")
     return depths
@@ -165,7 +154,7 @@ def _load_group(utt: str, paths: Dict[str, str], max_length_diff: int) -> Dict[s
     return trimmed
 
 
-def score_job(job) -> Dict[int, Dict[str, float]]:
+def score_job(job) -> Dict[Depth, Dict[str, float]]:
     """Score one utterance at every depth: ``job = (utt, mix, [refs], {k: [ests]}, max_diff)``."""
     utt, mix_path, ref_paths, est_paths, max_length_diff = job
     scores, baselines = {}, {}
@@ -182,7 +171,7 @@ def score_job(job) -> Dict[int, Dict[str, float]]:
     return scores
 
 
-def read_rtf(decode_dir: Path, depths: List[int]) -> Dict[int, float]:
+def read_rtf(decode_dir: Path, depths: List[Depth]) -> Dict[Depth, float]:
     """RTF of every depth from ``timing.json``; NaN (with a warning) where unknown."""
     path = decode_dir / "timing.json"
     if not path.is_file():
@@ -191,7 +180,7 @@ def read_rtf(decode_dir: Path, depths: List[int]) -> Dict[int, float]:
     try:
         timing = json.loads(path.read_text(encoding="utf-8"))
         audio_seconds = float(timing["audio_seconds"])
-        seconds = {int(k): float(v) for k, v in timing["seconds"].items()}
+        seconds = {parse_depth(k): float(v) for k, v in timing["seconds"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{path}: expected {{'audio_seconds': float, 'seconds': {{'<k>': float}}}}: "
                          f"{error!r}") from error
@@ -201,6 +190,17 @@ def read_rtf(decode_dir: Path, depths: List[int]) -> Dict[int, float]:
     if unknown:
         warnings.warn(f"{path} has no seconds for depth(s) {unknown}: RTF reported as NaN", stacklevel=2)
     return {k: seconds[k] / audio_seconds if k in seconds else math.nan for k in depths}
+
+
+def mean_auto_depth(decode_dir: Path, mixtures: Dict[str, str], mixtures_name: Path) -> float:
+    """The average over utterances of ``reps_auto/utt2depth``."""
+    path = decode_dir / depth_folder(AUTO) / "utt2depth"
+    used = read_scp(path)
+    check_same_ids(mixtures, mixtures_name, used, path)
+    try:
+        return float(np.mean([parse_depth(used[utt]) for utt in mixtures]))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 def _json_value(value: float):
@@ -225,7 +225,7 @@ def score_test_set(data_dir: Union[str, Path], decode_dir: Union[str, Path], nj:
         check_same_ids(mixtures, data_dir / "wav.scp", entries, scp)
     estimates = {}
     for depth in depths:
-        folder = decode_dir / f"reps{depth}"
+        folder = decode_dir / depth_folder(depth)
         estimates[depth] = [read_scp(folder / p.name) for p in ref_lists]
         for scp, entries in zip(ref_lists, estimates[depth]):
             check_same_ids(mixtures, data_dir / "wav.scp", entries, folder / scp.name)
@@ -246,9 +246,11 @@ def score_test_set(data_dir: Union[str, Path], decode_dir: Union[str, Path], nj:
         rows = [result[depth] for result in results]
         lines = ["\t".join(("utt_id",) + METRICS)]
         lines += ["\t".join([utt] + [f"{row[m]:.4f}" for m in METRICS]) for utt, row in zip(mixtures, rows)]
-        write_atomic(decode_dir / f"reps{depth}" / "scores.tsv", "\n".join(lines) + "\n")
+        write_atomic(decode_dir / depth_folder(depth) / "scores.tsv", "\n".join(lines) + "\n")
         means = {m: float(np.mean([row[m] for row in rows])) for m in METRICS}
         summary["depths"][str(depth)] = {**means, "rtf": rtf[depth]}
+    if AUTO in depths:
+        summary["depths"][AUTO]["mean_depth"] = mean_auto_depth(decode_dir, mixtures, data_dir / "wav.scp")
     stored = {**summary, "depths": {k: {m: _json_value(v) for m, v in d.items()}
                                     for k, d in summary["depths"].items()}}
     write_atomic(decode_dir / "summary.json", json.dumps(stored, indent=2, allow_nan=False) + "\n")

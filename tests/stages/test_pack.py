@@ -32,7 +32,7 @@ def test_foreign_members_are_refused(tmp_path):
             info = tarfile.TarInfo(name)
             info.size = 1
             tar.addfile(info, io.BytesIO(b"x"))
-    with pytest.raises(ArchiveError, match=r"unexpected members \['../escape.txt'\]"):
+    with pytest.raises(ArchiveError, match=r"refused member '../escape.txt' \(path escapes the target folder\)"):
         unpack_model(archive, tmp_path / "out")
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "out").exists()
 
@@ -42,5 +42,5 @@ def test_truncated_archive(tmp_path):
     (tmp_path / "w.pth").write_bytes(b"w" * 10000)
     archive = pack_model(tmp_path / "config.yaml", tmp_path / "w.pth", tmp_path / "m.tar.gz")
     archive.write_bytes(archive.read_bytes()[:50])
-    with pytest.raises(ArchiveError, match="cannot read model archive"):
+    with pytest.raises(ArchiveError, match="cannot read archive .*truncated or corrupt"):
         unpack_model(archive, tmp_path / "out")

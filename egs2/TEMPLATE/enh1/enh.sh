@@ -13,25 +13,36 @@ template_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # Options (each one: --name value).
 stage=1; stop_stage=6
 ngpu=0; nj=1; fs=8000; min_seconds=0.5
+num_nodes=1; node_rank=0; dist_init_method=; train_cmd=
 train_set=train; valid_set=dev; test_sets=test
 enh_config=; inference_config=; inference_model=valid.loss.ave.pth
 inference_reps=; expdir=exp; dumpdir=dump; datadir=data
 local_data_opts=; enh_args=; hf_repo=
-options="stage stop_stage ngpu nj fs min_seconds train_set valid_set test_sets enh_config \
-inference_config inference_model inference_reps expdir dumpdir datadir local_data_opts enh_args hf_repo"
+[ -f ./cmd.sh ] && . ./cmd.sh  # the recipe's train_cmd default (local or Slurm)
+options="stage stop_stage ngpu nj fs min_seconds num_nodes node_rank dist_init_method train_cmd \
+train_set valid_set test_sets enh_config inference_config inference_model inference_reps expdir \
+dumpdir datadir local_data_opts enh_args hf_repo"
 help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
-  --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re)."
+  --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re).
+  --ngpu N trains on N GPUs of this node (one process each, DDP); 0 trains on the CPU.
+  Several nodes: run stage 4 on every node with --num_nodes M --node_rank 0..M-1 and one
+  --dist_init_method (tcp://<node 0 address>:<port>, or file://<path on a shared file system>).
+  --train_cmd is a prefix for the training command (cmd.sh sets it: empty, or srun ... on Slurm)."
 . "$template_dir/utils/parse_options.sh"
 
-for name in stage stop_stage ngpu nj; do
+for name in stage stop_stage ngpu nj node_rank; do
     check_int "$name" "${!name}" 0
 done
 check_int stage "$stage" 1
+check_int num_nodes "$num_nodes" 1
+[ "$node_rank" -lt "$num_nodes" ] || { echo "error: --node_rank $node_rank must be < --num_nodes $num_nodes" >&2; exit 2; }
+[ "$num_nodes" -eq 1 ] || [ -n "$dist_init_method" ] || { echo "error: --num_nodes $num_nodes needs \
+--dist_init_method tcp://<node 0 address>:<port> (or file://<path on a shared file system>)" >&2; exit 2; }
 [ "$stage" -le "$stop_stage" ] || { echo "error: --stage $stage is after --stop_stage $stop_stage" >&2; exit 2; }
 [ -n "$enh_config" ] || { echo "error: --enh_config is required" >&2; exit 2; }
 [ -f "$enh_config" ] || { echo "error: --enh_config $enh_config does not exist" >&2; exit 2; }
 for reps in $inference_reps; do
-    check_int inference_reps "$reps" 1
+    [ "$reps" = auto ] || check_int inference_reps "$reps" 1  # or "auto": the adaptive depth
 done
 [ -n "$inference_config" ] && [ ! -f "$inference_config" ] && { echo "error: --inference_config $inference_config does not exist" >&2; exit 2; }
 
@@ -73,15 +84,24 @@ if in_stage 3 "shape statistics"; then
         $(data_args "$train_set" train_) $(data_args "$valid_set" valid_) --output_dir "$stats"
 fi
 
-if in_stage 4 "training $model_name on $ngpu GPU(s) (resumes if interrupted)"; then
-    distributed=false
-    [ "$ngpu" -gt 1 ] && distributed=true
+if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nodes (resumes if interrupted)"; then
+    # ESPnet's own DDP: with --multiprocessing_distributed true it spawns one process per GPU
+    # when ngpu > 1, and joins the other nodes when given --dist_world_size (nodes) and
+    # --dist_rank (this node); on the CPU the processes talk through gloo.
+    dist_args=(--multiprocessing_distributed true)
+    train_log="$logs/stage4_train.log"
+    if [ "$num_nodes" -gt 1 ]; then
+        dist_args+=(--dist_world_size "$num_nodes" --dist_rank "$node_rank" --dist_init_method "$dist_init_method")
+        train_log="$logs/stage4_train.node${node_rank}.log"
+    fi
+    [ "$ngpu" -eq 0 ] && dist_args+=(--dist_backend gloo)
+    read -ra launcher <<< "$train_cmd"
     shapes=()
     for f in "$stats/train/"*_shape; do shapes+=(--train_shape_file "$f"); done
     for f in "$stats/valid/"*_shape; do shapes+=(--valid_shape_file "$f"); done
     # shellcheck disable=SC2046,SC2086
-    run_logged "$logs/stage4_train.log" "$python" -m espnet2_tisdiss.bin.enh_train \
-        --config "$enh_config" --ngpu "$ngpu" --multiprocessing_distributed "$distributed" \
+    run_logged "$train_log" "${launcher[@]}" "$python" -m espnet2_tisdiss.bin.enh_train \
+        --config "$enh_config" --ngpu "$ngpu" "${dist_args[@]}" \
         --resume true --output_dir "$exp" "${shapes[@]}" \
         $(data_args "$train_set" train_) $(data_args "$valid_set" valid_) $enh_args
 fi

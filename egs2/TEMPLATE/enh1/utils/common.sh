@@ -34,3 +34,14 @@ in_stage() {
     [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ] || return 1
     log "Stage $1: $2"
 }
+
+# already_prepared STAMP WHAT: true (and says so) if the done-stamp STAMP exists; otherwise
+# removes the other stamps beside it, so that a half-done run is never taken for a done one.
+already_prepared() {
+    if [ -f "$1" ]; then
+        log "$2 already prepared ($1)"
+        return 0
+    fi
+    rm -f "$(dirname "$1")"/.done_*
+    return 1
+}
