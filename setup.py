@@ -29,6 +29,7 @@ setup(
         "pystoi",
         "soxr",
         "tqdm",
+        "huggingface_hub",  # Hub tags in tisdiss-separate / Separator.from_pretrained
         "espeakng-loader>=0.2.4",  # the mini corpus's eSpeak NG voices
     ],
     extras_require={"test": ["pytest>=8"]},
@@ -37,6 +38,7 @@ setup(
             "tisdiss-train=espnet2_tisdiss.bin.enh_train:main",
             "tisdiss-infer=espnet2_tisdiss.bin.enh_inference:main",
             "tisdiss-convert-authors=espnet2_tisdiss.bin.convert_authors_model:main",
+            "tisdiss-separate=espnet2_tisdiss.bin.separate:main",
         ]
     },
 )

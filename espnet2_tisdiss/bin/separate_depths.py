@@ -3,7 +3,7 @@
 Examples:
     python -m espnet2_tisdiss.bin.separate_depths --train_config exp/m/config.yaml \\
         --model_file exp/m/valid.loss.ave.pth --data_dir dump/test \\
-        --output_dir exp/m/decode/test --inference_reps 1 2 4 6 8
+        --output_dir exp/m/decode/test --inference_reps 1 2 4 6 8 auto
     python -m espnet2_tisdiss.bin.separate_depths --model_archive packed_model.tar.gz \\
         --wav mixture.wav --output_dir separated --inference_reps 3
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from espnet2_tisdiss.bin.enh_inference import positive_int
+from espnet2_tisdiss.bin.separate import depth_value, positive_float
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -30,8 +31,11 @@ def get_parser() -> argparse.ArgumentParser:
     data.add_argument("--data_dir", type=Path, help="dir with wav.scp")
     data.add_argument("--wav", type=Path, help="a single mixture wav")
     parser.add_argument("--output_dir", type=Path, required=True)
-    parser.add_argument("--inference_reps", type=positive_int, nargs="+", default=None,
-                        help="depth(s); default: the model's n_re")
+    parser.add_argument("--inference_reps", type=depth_value, nargs="+", default=None,
+                        help="depth(s), integers >= 1 and/or 'auto'; default: the model's n_re")
+    parser.add_argument("--max_reps", type=positive_int, default=8, help="deepest depth 'auto' tries")
+    parser.add_argument("--auto_threshold", type=positive_float, default=0.01,
+                        help="'auto' stops when the decoded spectra change by less than this (relative)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     return parser
 
@@ -40,6 +44,7 @@ def main(cmd=None):
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from espnet2_tisdiss.checkpoint import CheckpointFileError
+    from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
     from espnet2_tisdiss.stages.decode import decode_set, load_model
     from espnet2_tisdiss.stages.format_data import DataDirError
     from espnet2_tisdiss.stages.kaldi_lists import read_scp
@@ -62,9 +67,10 @@ def main(cmd=None):
                     sys.exit(f"error: {args.wav} does not exist")
                 wavs = {args.wav.stem.replace(" ", "_"): str(args.wav)}
             model = load_model(args.train_config, args.model_file, args.inference_config, args.device)
-            depths = sorted(set(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
+            depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
             timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,
-                                progress=lambda items: tqdm(items, desc="separate", unit="utt"))
+                                progress=lambda items: tqdm(items, desc="separate", unit="utt"),
+                                auto=AutoDepth(args.max_reps, args.auto_threshold))
         except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError) as err:
             sys.exit(f"error: {err}")
     for depth, seconds in timing["seconds"].items():

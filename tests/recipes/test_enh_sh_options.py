@@ -45,3 +45,9 @@ def test_empty_data_dir_stops_stage_2(recipe):
     assert proc.returncode != 0
     assert "data/train/wav.scp is empty" in proc.stdout + proc.stderr
     assert not (recipe / "dump/train").exists()
+
+
+def test_auto_is_a_valid_depth(recipe):
+    proc = run_recipe(recipe, "--inference_reps", "1 auto", "--stage", "2", "--stop_stage", "2", check=False)
+    assert "--inference_reps must be" not in proc.stderr
+    assert "data dir data/train does not exist" in proc.stdout + proc.stderr  # got past the option checks

@@ -21,9 +21,10 @@ def results_rows(results: Path):
 
 @pytest.mark.slow
 def test_stages_1_to_8(recipe, tmp_path):
-    run_recipe(recipe, "--stop_stage", "7", *SMALL, "--inference_reps", "1 2 3 4")
+    run_recipe(recipe, "--stop_stage", "7", *SMALL, "--inference_reps", "1 2 3 4 auto")
     exp = recipe / "exp/tisdiss_tiny"
     assert results_rows(exp / "RESULTS.md") == ["1", "2", "3", "4"]
+    assert re.search(r"^\| test \| auto \(\d\.\d\d\) \|", (exp / "RESULTS.md").read_text(), flags=re.M)
     assert (exp / "quality_vs_depth.png").read_bytes()[:4] == b"\x89PNG"
     for stage in (1, 3, 4, 7):
         assert list((exp / "logs").glob(f"stage{stage}_*.log"))

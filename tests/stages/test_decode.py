@@ -8,6 +8,7 @@ import soundfile as sf
 import torch
 import yaml
 
+from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
 from espnet2_tisdiss.stages.decode import decode_set, load_model, separate_depths
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
@@ -28,8 +29,8 @@ def trained(tmp_path):
 def test_one_pass_equals_separate_runs_at_each_depth(trained):
     model = load_model(*trained)
     mixture = np.random.randn(2400).astype("float32")
-    outputs, seconds = separate_depths(model, mixture, [1, 3])
-    assert sorted(outputs) == [1, 3] and sorted(seconds) == [1, 3]
+    outputs, seconds, auto_depth = separate_depths(model, mixture, [1, 3])
+    assert sorted(outputs) == [1, 3] and sorted(seconds) == [1, 3] and auto_depth is None
     assert seconds[3] > seconds[1] > 0
     for depth in (1, 3):
         model.separator.inference_reps = depth
@@ -70,3 +71,31 @@ def test_decode_set_refuses_wrong_rate_and_multichannel(trained, tmp_path):
     sf.write(tmp_path / "st.wav", np.zeros((1600, 2)), 8000)
     with pytest.raises(ValueError, match="has 2 channels"):
         decode_set(model, {"st": str(tmp_path / "st.wav")}, tmp_path / "o", [1], fs=8000)
+
+
+def test_auto_depth_in_the_same_pass(trained):
+    model = load_model(*trained)
+    mixture = np.random.randn(2400).astype("float32")
+    strict = separate_depths(model, mixture, [1, "auto"], auto=AutoDepth(max_reps=3, threshold=1e-9))
+    assert strict.auto_depth == 3 and sorted(strict.waves, key=str) == [1, "auto"]
+    full = separate_depths(model, mixture, [3])
+    for auto, fixed in zip(strict.waves["auto"], full.waves[3]):
+        assert np.allclose(auto, fixed, atol=1e-6)
+    assert strict.seconds["auto"] > strict.seconds[1] > 0
+    loose = separate_depths(model, mixture, [4, "auto"], auto=AutoDepth(max_reps=8, threshold=1e3))
+    assert loose.auto_depth == 2 and sorted(loose.waves, key=str) == [4, "auto"]
+
+
+def test_decode_set_writes_reps_auto_with_the_depth_used(trained, tmp_path):
+    model = load_model(*trained)
+    wavs = {}
+    for utt in ("a", "b"):
+        sf.write(tmp_path / f"{utt}.wav", np.random.randn(1600) * 0.1, 8000)
+        wavs[utt] = str(tmp_path / f"{utt}.wav")
+    out = tmp_path / "decode"
+    timing = decode_set(model, wavs, out, [2, "auto"], fs=8000, auto=AutoDepth(max_reps=3, threshold=1e-9))
+    assert sorted(p.name for p in out.iterdir()) == ["reps2", "reps_auto", "timing.json"]
+    assert list(timing["seconds"]) == ["2", "auto"]
+    assert (out / "reps_auto/utt2depth").read_text() == "a 3\nb 3\n"
+    assert sf.info(out / "reps_auto/wavs/2/b.wav").frames == 1600
+    assert [line.split()[0] for line in (out / "reps_auto/spk1.scp").read_text().splitlines()] == ["a", "b"]

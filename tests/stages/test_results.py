@@ -115,3 +115,33 @@ def test_scoring_then_results_end_to_end(tmp_path):
                                                       ["| set_b", "1"], ["| set_b", "2"]]
     assert rows[0].split(" | ")[3] == "0.00" and rows[0].endswith("| 0.25 |")  # mixture: SI-SNRi 0
     assert rows[1].split(" | ")[6] == "1.000" and rows[1].endswith("| 0.50 |")  # perfect: STOI 1
+
+
+def test_auto_depth_row_with_the_average_depth_used(tmp_path):
+    data, signals = make_set(tmp_path / "data", name="set_a", count=2)
+    decode = tmp_path / "decode" / "set_a"
+    write_depth(decode, 1, {u: [m, m] for u, (m, s) in signals.items()})
+    write_depth(decode, "_auto", {u: s for u, (m, s) in signals.items()})  # -> reps_auto/
+    (decode / "reps_auto/utt2depth").write_text("".join(f"{u} {d}\n" for u, d in zip(signals, (2, 5))))
+    (decode / "timing.json").write_text(json.dumps({"audio_seconds": 2.0, "seconds": {"1": 0.5, "auto": 1.5}}))
+    summary = scoring.score_test_set(data, decode, progress=False)
+    assert list(summary["depths"]) == ["1", "auto"] and summary["depths"]["auto"]["mean_depth"] == 3.5
+    assert (decode / "reps_auto/scores.tsv").is_file()
+    table = results.make_results([decode], tmp_path / "RESULTS.md", tmp_path / "plot.png")
+    rows = table_rows(table)
+    assert [row.split(" | ")[1] for row in rows] == ["1", "auto (3.50)"]
+    assert rows[1].split(" | ")[6] == "1.000" and rows[1].endswith("| 0.75 |")
+    figure = results.plot_figure([results.load_summary(decode)])
+    by_depth, by_rtf = figure.axes
+    assert list(by_depth.get_lines()[0].get_xdata()) == [1]  # the line holds the fixed depths only
+    stars = [c.get_offsets()[0].tolist() for axes in (by_depth, by_rtf) for c in axes.collections]
+    assert [x for x, _ in stars] == [3.5, 0.75]
+
+
+def test_auto_depth_needs_its_depth_list(tmp_path):
+    data, signals = make_set(tmp_path / "data", count=1)
+    decode = tmp_path / "decode"
+    write_depth(decode, "_auto", {u: s for u, (m, s) in signals.items()})
+    (decode / "timing.json").write_text(json.dumps({"audio_seconds": 1.0, "seconds": {"auto": 0.5}}))
+    with pytest.raises(ValueError, match="missing scp file: .*reps_auto/utt2depth"):
+        scoring.score_test_set(data, decode, progress=False)

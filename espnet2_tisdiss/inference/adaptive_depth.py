@@ -1,0 +1,89 @@
+"""Adaptive inference depth: repeat the reconstruction block until the estimate stops changing.
+
+After repetition k the streams are decoded to J complex spectrograms Y_k and
+compared with the previous ones,
+
+    change_k = ||Y_k - Y_{k-1}||_F / ||Y_{k-1}||_F   (over all J, T, F),
+
+and the repetitions stop at the first k >= 2 with ``change_k < threshold``, or
+at ``max_reps``. The depth used is k; the output is Y_k. The spectra of the
+whole batch are compared together, so callers pass one input (or one chunk) at
+a time to get a depth per input.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+
+import torch
+
+Spectra = List[torch.Tensor]  # J complex [B, T, F]
+
+
+@dataclass(frozen=True)
+class AutoDepth:
+    """Options of the adaptive depth.
+
+    Args:
+        max_reps (int): the deepest depth tried (>= 1).
+        threshold (float): stop once the relative change of the decoded
+            spectra between two repetitions is below this (> 0), e.g. 0.01.
+    """
+
+    max_reps: int = 8
+    threshold: float = 0.01
+
+    def __post_init__(self):
+        if isinstance(self.max_reps, bool) or not isinstance(self.max_reps, int) or self.max_reps < 1:
+            raise ValueError(f"max_reps must be an integer >= 1, got {self.max_reps!r}.")
+        if not self.threshold > 0:
+            raise ValueError(f"auto threshold must be > 0 (a relative change such as 0.01), "
+                             f"got {self.threshold!r}.")
+
+
+class ConvergenceCheck:
+    """Feeds on the decoded spectra after each repetition; says when they stopped changing."""
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self.previous: Optional[torch.Tensor] = None
+        self.changes: List[float] = []
+
+    def update(self, spectra: Spectra) -> bool:
+        """Record ``spectra`` (J complex [B, T, F]); True when the change is below the threshold."""
+        current = torch.stack(spectra)  # [J, B, T, F]
+        previous, self.previous = self.previous, current
+        if previous is None:
+            return False
+        scale = torch.linalg.vector_norm(previous).clamp_min(torch.finfo(torch.float32).tiny)
+        change = (torch.linalg.vector_norm(current - previous) / scale).item()
+        self.changes.append(change)
+        return change < self.threshold
+
+
+def reconstruct_until_stable(
+    separator,
+    streams: torch.Tensor,
+    options: AutoDepth,
+    decode: Optional[Callable[[torch.Tensor], Spectra]] = None,
+) -> Tuple[Spectra, int]:
+    """Run the reconstruction repetitions of ``separator`` until the output converges.
+
+    Args:
+        separator: a ``TISDiSSSeparator`` (uses its ``reconstruct`` generator).
+        streams: the splitter's output [B, J, C, T, F] (``encode_and_split``).
+        options: ``max_reps`` and ``threshold``.
+        decode: streams [B, J, C, T, F] -> J complex [B, T, F]; default
+            ``separator.decode`` (pass one that leaves autocast for bf16 runs).
+
+    Returns:
+        the J complex spectrograms [B, T, F] at the depth used, and that depth
+        (1 <= depth <= ``options.max_reps``).
+    """
+    decode = decode or separator.decode
+    check = ConvergenceCheck(options.threshold)
+    spectra, depth = None, 0
+    for depth, current in enumerate(separator.reconstruct(streams, options.max_reps), start=1):
+        spectra = decode(current)
+        if check.update(spectra):
+            break
+    return spectra, depth

@@ -1,0 +1,189 @@
+"""Separate any waveform with a trained TISDiSS model, at a fixed or an adaptive depth.
+
+Example:
+    >>> from espnet2_tisdiss.inference import Separator
+    >>> sep = Separator.from_pretrained("exp/tisdiss/packed_model.tar.gz")
+    >>> spk1, spk2 = sep(mixture, fs=16000, inference_reps=3)  # each [S] at 16 kHz
+    >>> result = sep.separate(mixture, fs=16000, inference_reps="auto")
+    >>> result.depths                                          # depth used per chunk
+
+The input is resampled to the model's rate and the outputs back to the input's,
+trimmed or padded to the input's length. Outputs follow ESPnet's convention:
+the signals as the model gives them, at the mixture's scale when the model was
+trained with ``normalize_variance`` (the input is divided by its standard
+deviation and the outputs multiplied back, as ESPnet does); nothing is
+peak-normalised, so they may exceed [-1, 1] (write them as float wavs).
+
+Shapes: S samples, J streams (speakers).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Union
+
+import numpy as np
+import torch
+
+from espnet2_tisdiss.depths import AUTO, Depth
+from espnet2_tisdiss.inference import precision
+from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, reconstruct_until_stable
+from espnet2_tisdiss.inference.audio import fit_length, resample
+from espnet2_tisdiss.inference.chunking import separate_in_chunks
+from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError
+from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files, load_pretrained
+
+
+@dataclass
+class SeparationResult:
+    """J separated signals and the depth used.
+
+    Attributes:
+        sources: J float32 arrays [S] at the input's rate and length.
+        depths: the reconstruction depth used for each chunk (one entry when
+            the input fits in one chunk).
+    """
+
+    sources: List[np.ndarray]
+    depths: List[int]
+
+
+class Separator:
+    """A TISDiSS model ready to separate waveforms (see the module docstring).
+
+    Args:
+        loaded: the model and its sample rate (``model_loading``).
+        device: "cpu", "cuda" or "cuda:<i>".
+        dtype: "float32" or "bfloat16"; None picks bfloat16 where the device
+            runs it natively, else float32.
+    """
+
+    def __init__(self, loaded: LoadedModel, device: str = "cpu", dtype: Optional[str] = None):
+        if loaded.fs is None:
+            raise ModelLoadError(
+                f"the sample rate of {loaded.source} is not recorded; give it (fs=8000, or "
+                "--model_fs 8000 on the command line)."
+            )
+        self.device = precision.check_device(device)
+        self.dtype = precision.resolve_dtype(self.device, dtype)
+        self.model = loaded.model.to(self.device).eval()
+        self.fs = int(loaded.fs)
+        self.source = loaded.source
+        self.normalize = bool(self.model.normalize_variance or self.model.normalize_variance_per_ch)
+        self.min_samples = int(self.model.encoder.stft.n_fft)
+
+    @classmethod
+    def from_pretrained(cls, path_or_tag: Union[str, Path], fs: Optional[int] = None, device: str = "cpu",
+                        dtype: Optional[str] = None, local_files_only: Optional[bool] = None) -> "Separator":
+        """Load a packed ``.tar.gz``, a model folder or a Hub tag ``user/name[@rev]``.
+
+        ``fs`` gives the model's sample rate where the source does not record it.
+        """
+        return cls(load_pretrained(path_or_tag, fs, local_files_only), device, dtype)
+
+    @classmethod
+    def from_files(cls, train_config: Union[str, Path], model_file: Union[str, Path], fs: Optional[int] = None,
+                   device: str = "cpu", dtype: Optional[str] = None) -> "Separator":
+        """Load a training config and weights: ours, or the authors' config.yaml and .pth."""
+        return cls(load_from_files(train_config, model_file, fs), device, dtype)
+
+    @property
+    def num_spk(self) -> int:
+        """J, the number of separated streams."""
+        return self.model.separator.num_spk
+
+    def __call__(self, wave, fs: int, inference_reps: Optional[Depth] = None, **options) -> List[np.ndarray]:
+        """The J separated signals [S] of ``wave``; options as in :meth:`separate`."""
+        return self.separate(wave, fs, inference_reps, **options).sources
+
+    def separate(self, wave, fs: int, inference_reps: Optional[Depth] = None, max_reps: int = 8,
+                 auto_threshold: float = 0.01, chunk_seconds: Optional[float] = 30.0,
+                 overlap_seconds: float = 2.0) -> SeparationResult:
+        """Separate one mixture.
+
+        Args:
+            wave: the mixture, numpy array or tensor [S] (one channel).
+            fs: its sample rate in Hz.
+            inference_reps: reconstruction depth (int >= 1), ``"auto"`` to stop
+                once the estimate changes by less than ``auto_threshold``
+                (relative) between repetitions, at most ``max_reps``; None: the
+                model's trained N_re.
+            chunk_seconds: longer inputs are separated in chunks of this length
+                (None: the whole input at once; memory then grows with S).
+            overlap_seconds: overlap of consecutive chunks, cross-faded.
+
+        Raises:
+            AudioError: not one channel, not finite, or shorter than one STFT window.
+            ValueError: a bad option.
+        """
+        depth = self._check_depth(inference_reps, max_reps, auto_threshold)
+        audio = torch.as_tensor(wave).detach().cpu().numpy().astype(np.float32, copy=False)
+        if audio.ndim != 1:
+            raise AudioError(f"expected one channel [S], got shape {tuple(audio.shape)}; pick a channel first.")
+        if not np.isfinite(audio).all():
+            raise AudioError("the waveform contains NaN or infinite samples")
+        if fs is None or int(fs) != fs or fs <= 0:
+            raise ValueError(f"fs must be a positive integer sample rate in Hz, got {fs!r}.")
+        fs = int(fs)
+        at_model_rate = resample(audio, fs, self.fs)  # [S']
+        if len(at_model_rate) < self.min_samples:
+            raise AudioError(
+                f"too short: {len(audio) / fs:.4f} s; the model needs at least "
+                f"{self.min_samples / self.fs:.4f} s (one {self.min_samples}-sample STFT window at {self.fs} Hz)"
+            )
+        if chunk_seconds is None:
+            streams, used = self._separate_segment(at_model_rate, depth)  # [J, S']
+            depths = [used]
+        else:
+            streams, depths = separate_in_chunks(lambda x: self._separate_segment(x, depth), at_model_rate,
+                                                 *self._chunk_samples(chunk_seconds, overlap_seconds))
+        sources = fit_length(resample(np.ascontiguousarray(streams.T), self.fs, fs), len(audio))  # [S, J]
+        return SeparationResult([np.ascontiguousarray(s) for s in sources.T], depths)
+
+    # -- steps ---------------------------------------------------------------
+    def _check_depth(self, inference_reps, max_reps, auto_threshold) -> Union[int, AutoDepth]:
+        if inference_reps is None:
+            return self.model.separator.n_re
+        if inference_reps == AUTO:
+            return AutoDepth(max_reps, auto_threshold)
+        if isinstance(inference_reps, bool) or not isinstance(inference_reps, (int, np.integer)) \
+                or inference_reps < 1:
+            raise ValueError(f"inference_reps must be an integer >= 1 or 'auto', got {inference_reps!r}.")
+        return int(inference_reps)
+
+    def _chunk_samples(self, chunk_seconds: float, overlap_seconds: float):
+        """(chunk, overlap) in samples at the model's rate."""
+        chunk, overlap = round(chunk_seconds * self.fs), round(overlap_seconds * self.fs)
+        if chunk < self.min_samples:
+            raise ValueError(f"chunk_seconds={chunk_seconds} is shorter than one STFT window "
+                             f"({self.min_samples / self.fs} s).")
+        if not 0 < overlap < chunk:
+            raise ValueError(f"overlap_seconds={overlap_seconds} must be > 0 and below "
+                             f"chunk_seconds={chunk_seconds}.")
+        return chunk, overlap
+
+    @torch.inference_mode()
+    def _separate_segment(self, segment: np.ndarray, depth: Union[int, AutoDepth]):
+        """One chunk [L] at the model's rate -> (J streams [J, L], depth used)."""
+        wave = torch.from_numpy(np.ascontiguousarray(segment)).to(self.device)[None]  # [1, L]
+        lengths = torch.tensor([wave.shape[1]], device=self.device)
+        scale = wave.std() if self.normalize else torch.ones((), device=self.device)
+        if not scale > 0:
+            scale = torch.ones((), device=self.device)  # digital silence: nothing to normalise
+        spec, _ = self.model.encoder(wave / scale, lengths)  # complex [1, T, F]
+        separator = self.model.separator
+        with precision.autocast(self.device, self.dtype):
+            streams = separator.encode_and_split(spec)  # [1, J, C, T, F]
+            if isinstance(depth, AutoDepth):
+                spectra, used = reconstruct_until_stable(separator, streams, depth, self._decode)
+            else:
+                for streams in separator.reconstruct(streams, depth):
+                    pass
+                spectra, used = self._decode(streams), depth
+        waves = torch.cat([self.model.decoder(s, lengths)[0] for s in spectra]) * scale  # [J, L]
+        return waves.float().cpu().numpy(), used
+
+    def _decode(self, streams: torch.Tensor) -> List[torch.Tensor]:
+        """Streams [B, J, C, T, F] -> J complex [B, T, F], in float32 even inside autocast."""
+        with precision.full_precision(self.device):
+            return self.model.separator.decode(streams.float())
+
