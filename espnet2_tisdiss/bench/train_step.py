@@ -27,19 +27,35 @@ from espnet2_tisdiss.separator import TISDiSSSeparator
 FRAMES, FREQS = 126, 65  # 1 s at 8 kHz, n_fft 128, hop 64, centred
 
 
-def build_separator(args: argparse.Namespace) -> TISDiSSSeparator:
-    torch.manual_seed(0)
-    return TISDiSSSeparator(
-        input_dim=FREQS,
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The separator options of the training benchmarks (all but N_re), default emb 32."""
+    parser.add_argument("--emb-dim", type=int, default=32)
+    parser.add_argument("--n-heads", type=int, default=4)
+    parser.add_argument("--ffn-hidden-dim", type=int, default=64,
+                        help="0 means 2 * emb_dim")
+    parser.add_argument("--ffn-kernel-size", type=int, default=4)
+    parser.add_argument("--num-groups", type=int, default=4)
+    parser.add_argument("--num-spk", type=int, default=2)
+    parser.add_argument("--n-sep", type=int, default=1)
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    """TISDiSSSeparator options (but n_re) from :func:`add_model_arguments`'s arguments."""
+    return dict(
         num_spk=args.num_spk,
         n_sep=args.n_sep,
-        n_re=args.n_re,
         emb_dim=args.emb_dim,
         n_heads=args.n_heads,
         ffn_hidden_dim=args.ffn_hidden_dim or 2 * args.emb_dim,
         ffn_kernel_size=args.ffn_kernel_size,
+        ffn_stride=1,
         num_groups=args.num_groups,
     )
+
+
+def build_separator(args: argparse.Namespace) -> TISDiSSSeparator:
+    torch.manual_seed(0)
+    return TISDiSSSeparator(input_dim=FREQS, n_re=args.n_re, **model_options(args))
 
 
 def stage_loss(stages: List[List[torch.Tensor]]) -> torch.Tensor:
@@ -98,14 +114,7 @@ def time_calls(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--emb-dim", type=int, default=32)
-    parser.add_argument("--n-heads", type=int, default=4)
-    parser.add_argument("--ffn-hidden-dim", type=int, default=64,
-                        help="0 means 2 * emb_dim")
-    parser.add_argument("--ffn-kernel-size", type=int, default=4)
-    parser.add_argument("--num-groups", type=int, default=4)
-    parser.add_argument("--num-spk", type=int, default=2)
-    parser.add_argument("--n-sep", type=int, default=1)
+    add_model_arguments(parser)
     parser.add_argument("--n-re", type=int, default=3)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)

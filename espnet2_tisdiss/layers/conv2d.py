@@ -45,6 +45,14 @@ def conv2d(
 class _Conv2d(torch.autograd.Function):
     @staticmethod
     def forward(ctx, image, weight, bias, stride, padding, transposed):
+        device = image.device.type
+        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
+            # Note: autocast would cast inside F.conv2d only; the backward needs
+            # the operands in the dtype the forward used (autograd casts the
+            # returned gradients back to each input's dtype).
+            dtype = torch.get_autocast_dtype(device)
+            image, weight = image.to(dtype), weight.to(dtype)
+            bias = None if bias is None else bias.to(dtype)
         ctx.save_for_backward(image, weight)
         ctx.options = (stride, padding, transposed, bias is not None)
         conv = F.conv_transpose2d if transposed else F.conv2d

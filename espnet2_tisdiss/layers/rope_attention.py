@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -129,23 +130,31 @@ class RoPESelfAttention(nn.Module):
         x = x.contiguous()
         length = x.shape[axis]
         batch, rest = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 : -1])
-        # Note: q, k, v come from three matmuls on row blocks of the fused qkv
-        # weight, so each is contiguous [N, L, R, A]; sliced out of one fused
-        # output, R and the heads could not be merged into one view.
-        w_query, w_key, w_value = self.qkv.weight.chunk(3)
         heads = (batch, length, rest * self.n_heads, -1)  # [N, L, R*h, D]
+        query, key, value = (t.view(heads) for t in self.project_qkv(x))
         rotation = self.rope.rotation(length, x.dtype)
-        query = self.rope.rotate(F.linear(x, w_query).view(heads), rotation, axis=1)
-        key = self.rope.rotate(F.linear(x, w_key).view(heads), rotation, axis=1)
-        value = F.linear(x, w_value).view(heads)
+        query = self.rope.rotate(query, rotation, axis=1)
+        key = self.rope.rotate(key, rotation, axis=1)
         with _attention_backend(length, x.device):
             out = F.scaled_dot_product_attention(
                 query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2),
                 dropout_p=self.dropout if self.training else 0.0,
             ).transpose(1, 2)  # [N, L, R*h, D]
-        out = self.out_proj(out.reshape(*x.shape[:-1], -1))  # [..., C]
+        out = self.project_out(out.reshape(*x.shape[:-1], -1))  # [..., C]
         return self.out_dropout(out) if self.training and self.dropout > 0 else out
 
+    def project_qkv(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values [..., A], each contiguous, from x [..., C].
+
+        Note: three matmuls on row blocks of the fused qkv weight, so each is
+        contiguous; sliced out of one fused output, the dims between the
+        attention axis and the heads could not be merged into one view.
+        """
+        return tuple(F.linear(x, w) for w in self.qkv.weight.chunk(3))
+
+    def project_out(self, y: torch.Tensor) -> torch.Tensor:
+        """The output projection, [..., A] -> [..., C]."""
+        return self.out_proj(y)
 
 
 def _attention_backend(length: int, device: torch.device):

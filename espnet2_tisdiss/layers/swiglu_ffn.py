@@ -1,7 +1,8 @@
 """SwiGLU convolution-deconvolution feed-forward network along one axis."""
 
 import math
-from typing import Tuple
+from functools import partial
+from typing import Callable, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -118,17 +119,25 @@ class SwiGLUConvDeconv1d(nn.Module):
         """Both convolutions as matmuls with banded matrices, for L <= K."""
         length, channels = x.shape[axis], x.shape[-1]
         seq = x.movedim(axis, -2)  # [..., L, C]
-        conv_matrix, deconv_matrix, n_out = self._band_matrices(length)
-        gated = F.linear(
-            seq.reshape(-1, length * channels), conv_matrix, self.conv.bias.repeat(n_out)
-        )  # [M, L1 * 2H]
+        conv, deconv, n_out = self.banded_maps(length)
+        gated = conv(seq.reshape(-1, length * channels))  # [M, L1 * 2H]
         hidden = _swiglu(gated.view(-1, n_out, 2 * self.hidden_dim), self.hidden_dim, -1)
-        out = F.linear(
-            self._drop(hidden).view(-1, n_out * self.hidden_dim),
-            deconv_matrix,
-            self.deconv.bias.repeat(length),
-        )  # [M, L * C]
+        out = deconv(self._drop(hidden).view(-1, n_out * self.hidden_dim))  # [M, L * C]
         return self._drop(out.view(seq.shape).movedim(-2, axis))
+
+    def banded_maps(self, length: int) -> Tuple[Callable, Callable, int]:
+        """The two affine maps of :meth:`_banded` for length L, and L1.
+
+        Returns:
+            conv map [M, L * C] -> [M, L1 * 2H], deconv map [M, L1 * H] ->
+            [M, L * C] (biases included), and the conv output length L1.
+        """
+        conv_matrix, deconv_matrix, n_out = self._band_matrices(length)
+        return (
+            partial(F.linear, weight=conv_matrix, bias=self.conv.bias.repeat(n_out)),
+            partial(F.linear, weight=deconv_matrix, bias=self.deconv.bias.repeat(length)),
+            n_out,
+        )
 
     def _band_matrices(self, length: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
         """Dense matrices of the padded convolution and the cropped deconvolution.

@@ -15,6 +15,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 import torch
 from espnet2.enh.separator.abs_separator import AbsSeparator
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from espnet2_tisdiss.layers.locoformer import TFLocoformerBlock
 from espnet2_tisdiss.layers.mixture_residual import MixtureResidual
@@ -75,6 +76,12 @@ class TISDiSSSeparator(AbsSeparator):
         eps (float): epsilon of the normalisation layers [eps].
         inference_reps (int or None): reconstruction repetitions in eval mode;
             None means ``n_re``. Also settable as an attribute.
+        activation_checkpointing (bool): in training, keep only the input of
+            every block application (each repetition of the separation and
+            reconstruction blocks) and recompute its inside during the
+            backward (torch.utils.checkpoint, non-reentrant): activation
+            memory no longer grows with N_re by a whole block per repetition,
+            for about one extra forward of compute. Same gradients.
 
     Shapes:
         input: complex [B, T, F]; ilens: [B].
@@ -107,6 +114,8 @@ class TISDiSSSeparator(AbsSeparator):
         eps: float = 1.0e-5,
         # inference
         inference_reps: Optional[int] = None,
+        # training memory
+        activation_checkpointing: bool = False,
     ):
         super().__init__()
         self._num_spk = _check_count("num_spk", num_spk)
@@ -119,6 +128,11 @@ class TISDiSSSeparator(AbsSeparator):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
         self.inference_reps = inference_reps
+        if not isinstance(activation_checkpointing, bool):
+            raise ValueError(
+                f"activation_checkpointing must be true or false, got {activation_checkpointing!r}."
+            )
+        self.activation_checkpointing = activation_checkpointing
 
         path_options = dict(
             dim=emb_dim,
@@ -171,15 +185,21 @@ class TISDiSSSeparator(AbsSeparator):
                     # mixture back before every layer but the first, not only
                     # between repetitions; we follow it so their checkpoints match.
                     x = self.mixture_residual(mixture, x)
-                x = layer(x)  # [B, C, T, F]
+                x = self._run_layer(layer, x)  # [B, C, T, F]
         return _channels_last(self.splitter(x))  # [B, J, C, T, F]
 
     def reconstruct(self, streams: torch.Tensor, n_reps: int) -> Iterator[torch.Tensor]:
         """Yield the streams [B, J, C, T, F] after each of ``n_reps`` repetitions."""
         for _rep in range(n_reps):
             for layer in self.reconstruction_block:
-                streams = layer(streams)
+                streams = self._run_layer(layer, streams)  # [B, J, C, T, F]
             yield streams
+
+    def _run_layer(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """``layer(x)``, through activation checkpointing when it is on and grads are recorded."""
+        if self.activation_checkpointing and self.training and torch.is_grad_enabled():
+            return checkpoint(layer, x, use_reentrant=False)
+        return layer(x)
 
     def decode(self, streams: torch.Tensor) -> Streams:
         """Streams [B, J, C, T, F] -> J complex spectrograms [B, T, F]."""

@@ -1,0 +1,88 @@
+"""Shared pieces of the side-by-side benchmarks: worker subprocesses, configs, the machine line."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import torch
+import yaml
+
+from espnet2_tisdiss.compat.options import OPTION_NAMES, REQUIRED_VALUES, SUPERVISION_FLAGS
+from espnet2_tisdiss.separator.inference_optimization import NATIVE_BF16_FLAGS, cpu_flags
+
+WORKER = Path(__file__).with_name("worker.py")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHOWN_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def separator_conf(config: Path) -> Dict[str, Any]:
+    """The ``separator_conf`` of one of our training configs (e.g. conf/tisdiss_sep1x2_re1x6.yaml)."""
+    with open(config) as f:
+        return dict(yaml.safe_load(f)["separator_conf"])
+
+
+def authors_conf(ours: Dict[str, Any]) -> Dict[str, Any]:
+    """The authors' separator options for the same model (the table in compat/options.py).
+
+    Their supervision flags are all off (only the final output is decoded in
+    eval mode; in training they then return every stage, see bench/worker.py).
+    """
+    conf = {OPTION_NAMES[k]: v for k, v in ours.items()}
+    conf.setdefault("attention_dim", ours["emb_dim"])
+    conf["ffn_hidden_dim"] = [ours["ffn_hidden_dim"]] * 2
+    conf.update(REQUIRED_VALUES)
+    conf.update(dict.fromkeys(SUPERVISION_FLAGS, False))
+    conf["flash_attention"] = False
+    return conf
+
+
+def run_worker(job: Dict[str, Any], python: Optional[str] = None, authors_src: Optional[Path] = None) -> Dict:
+    """Run bench/worker.py on ``job`` in a fresh process; its RESULT dict.
+
+    With ``authors_src``, that directory alone is on PYTHONPATH (their
+    ``espnet2`` package); otherwise this repository is.
+    """
+    env = dict(os.environ, PYTHONPATH=str(authors_src or REPO_ROOT))
+    proc = subprocess.run(
+        [python or sys.executable, str(WORKER), json.dumps(job)],
+        env=env, capture_output=True, text=True, cwd=str(authors_src or REPO_ROOT),
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"benchmark worker failed ({job['impl']}):\n{proc.stderr[-3000:]}")
+
+
+def machine_line(threads: int) -> str:
+    """CPU model, the flags that decide the fast paths, thread count, torch version."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    flags = cpu_flags()
+    shown = " ".join(f for f in SHOWN_FLAGS if f in flags) or "none of interest"
+    native = "yes" if any(f in flags for f in NATIVE_BF16_FLAGS) else "no"
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
+    return (f"CPU: {model}; flags: {shown}; native bfloat16: {native}; threads: {threads}; "
+            f"GPU: {gpu}; torch {torch.__version__}")
+
+
+def matmul_peak(threads: int, size: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of the best of ``repeats`` float32 [size, size] matmuls at ``threads`` threads."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9

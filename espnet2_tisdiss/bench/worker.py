@@ -1,0 +1,198 @@
+"""One benchmark measurement in a fresh process: ``python worker.py '<json job>'``.
+
+Run by :mod:`espnet2_tisdiss.bench.inference` and
+:mod:`espnet2_tisdiss.bench.train_memory`, one subprocess per measured path,
+so that every path has its own peak resident memory (VmHWM). This file imports
+only torch at the top: with ``impl: authors`` it runs under the interpreter and
+``PYTHONPATH`` of a checkout of the authors' code (WingSingFung/TISDiSS,
+``espnet2.enh.separator.tisdiss_separator.TISDiSS_Separator``) and never
+imports this package.
+
+Job keys: impl ("ours" | "authors"), task ("infer" | "train"), conf
+(constructor options of that impl), input_dim, threads, device, state_dict
+(path: loaded if it exists, else the seeded weights are written there),
+input (path of a saved complex [B, T, F] spectrogram), and per task:
+infer: depths, dtype ("float32" | "int8" | "bfloat16"), compile, output
+(path to save the max-depth output), profile (bool); train: steps, warmup.
+
+Prints one line ``RESULT <json>``.
+"""
+
+import json
+import os
+import sys
+import time
+
+import torch
+
+
+def memory_kib(field: str) -> int:
+    """VmRSS / VmHWM of this process in KiB (Linux), 0 elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def build(job):
+    """The separator of ``job['impl']`` with the job's weights, and the name of its depth attribute."""
+    torch.manual_seed(0)
+    if job["impl"] == "authors":
+        from espnet2.enh.separator.tisdiss_separator import TISDiSS_Separator
+
+        model, depth_attr = TISDiSS_Separator(input_dim=job["input_dim"], **job["conf"]), "reconstructor_repeat_times"
+    else:
+        from espnet2_tisdiss.separator import TISDiSSSeparator
+
+        model, depth_attr = TISDiSSSeparator(job["input_dim"], **job["conf"]), "inference_reps"
+    if os.path.exists(job["state_dict"]):
+        model.load_state_dict(torch.load(job["state_dict"], weights_only=True))
+    else:
+        torch.save(model.state_dict(), job["state_dict"])
+    return model.to(job["device"]), depth_attr
+
+
+class RepetitionClock:
+    """Timestamps of every reconstruction repetition, from forward hooks on its last layer."""
+
+    def __init__(self, last_layer: torch.nn.Module, device: torch.device):
+        self.stamps, self.device = [], device
+        last_layer.register_forward_hook(lambda *_: self.stamps.append(self.now()))
+
+    def now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+
+def last_reconstruction_layer(model, impl: str) -> torch.nn.Module:
+    return (model.reconstructor_blocks if impl == "authors" else model.reconstruction_block)[-1]
+
+
+def infer(job) -> dict:
+    """Seconds to the output at each depth, from one forward at the largest depth."""
+    device = torch.device(job["device"])
+    model, depth_attr = build(job)
+    model.eval()
+    if job["impl"] == "ours":
+        from espnet2_tisdiss.separator import optimize_for_inference
+
+        optimize_for_inference(model, "int8" if job["dtype"] == "int8" else "float32", job["compile"])
+    spec = torch.load(job["input"]).to(device)  # complex [B, T, F]
+    ilens = torch.full((spec.shape[0],), spec.shape[1])
+    autocast = torch.autocast(device.type, torch.bfloat16, enabled=job["dtype"] == "bfloat16")
+    clock = RepetitionClock(last_reconstruction_layer(model, job["impl"]), device)
+    rss_model = memory_kib("VmRSS")
+
+    def forward(depth: int):
+        setattr(model, depth_attr, depth)
+        with torch.inference_mode(), autocast:
+            return model(spec, ilens)[0]
+
+    start = clock.now()
+    forward(1)  # warm-up (oneDNN primitives, compilation)
+    warmup_s = clock.now() - start
+    max_depth = max(job["depths"])
+    clock.stamps.clear()
+    start = clock.now()
+    out = forward(max_depth)
+    end = clock.now()
+    decode_s = end - clock.stamps[-1]
+    reps = clock.stamps[len(clock.stamps) - max_depth:]
+    result = {
+        "seconds": {str(d): reps[d - 1] - start + decode_s for d in job["depths"]},
+        "warmup_s": warmup_s,
+        "rss_model_mib": rss_model / 1024,
+        "peak_rss_mib": memory_kib("VmHWM") / 1024,
+    }
+    if device.type == "cuda":
+        result["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    if job.get("output"):
+        torch.save(torch.stack([o.to(torch.complex64).cpu() for o in out], 1), job["output"])
+    if job.get("profile"):
+        result["components"], result["op_fractions"] = profile(model, forward)
+    return result
+
+
+# names of our separator's children -> reported component
+COMPONENTS = {"encoder": "encoder", "separation_block": "separation", "mixture_residual": "separation",
+              "splitter": "splitter", "reconstruction_block": "reconstruction", "decoder": "decoder"}
+MATMUL_OPS = ("mm", "addmm", "bmm", "convolution", "linear_dynamic", "linear")
+ATTENTION_OPS = ("scaled_dot_product", "softmax")
+
+
+def profile(model, forward):
+    """Seconds per component and self-time fractions per op kind, for one depth-1 forward."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    seconds, handles = dict.fromkeys(COMPONENTS.values(), 0.0), []
+    for name, component in COMPONENTS.items():
+        module = getattr(model, name)
+        for layer in module if isinstance(module, torch.nn.ModuleList) else [module]:
+            opened = []
+            handles.append(layer.register_forward_pre_hook(
+                lambda *_, o=opened: o.append(time.perf_counter())))
+            handles.append(layer.register_forward_hook(
+                lambda *_, o=opened, c=component: seconds.__setitem__(
+                    c, seconds[c] + time.perf_counter() - o.pop())))
+    forward(1)
+    for handle in handles:
+        handle.remove()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        forward(1)
+    kinds = {"matmul/conv": 0.0, "attention": 0.0, "elementwise/other": 0.0}
+    for event in prof.key_averages():
+        op = event.key.split("::")[-1]
+        if any(op.startswith(m) or op.endswith(m) for m in MATMUL_OPS) or "convolution" in op:
+            kinds["matmul/conv"] += event.self_cpu_time_total
+        elif any(a in op for a in ATTENTION_OPS):
+            kinds["attention"] += event.self_cpu_time_total
+        elif "::" in event.key:
+            kinds["elementwise/other"] += event.self_cpu_time_total
+    total = sum(kinds.values())
+    return seconds, {k: v / total for k, v in kinds.items()}
+
+
+def main() -> None:
+    job = json.loads(sys.argv[1])
+    torch.set_num_threads(job["threads"])
+    run = train if job["task"] == "train" else infer
+    print("RESULT " + json.dumps(run(job)), flush=True)
+
+
+def train(job) -> dict:
+    """Seconds per training step (forward in training mode, loss, backward, AdamW)."""
+    model, _ = build(job)
+    model.train()
+    spec = torch.load(job["input"])
+    ilens = torch.full((spec.shape[0],), spec.shape[1])
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    rss_model = memory_kib("VmRSS")
+
+    def step():
+        optim.zero_grad(set_to_none=True)
+        out, _, others = model(spec, ilens)
+        # ours: the N_re + 1 stages; theirs: the final stage, the others in "aux_speech_pre"
+        stages = out if job["impl"] == "ours" else [out] + list(others["aux_speech_pre"])
+        loss = sum(s.abs().mean() for stage in stages for s in stage) / len(stages)
+        loss.backward()
+        optim.step()
+
+    for _ in range(job["warmup"]):
+        step()
+    seconds = []
+    for _ in range(job["steps"]):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    return {"step_s": min(seconds), "step_mean_s": sum(seconds) / len(seconds),
+            "rss_model_mib": rss_model / 1024, "peak_rss_mib": memory_kib("VmHWM") / 1024}
+
+
+if __name__ == "__main__":
+    main()

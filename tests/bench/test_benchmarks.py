@@ -1,0 +1,40 @@
+"""The benchmarks run and print their rows on a tiny config (no timing is asserted)."""
+
+import subprocess
+import sys
+
+from espnet2_tisdiss.bench.jobs import REPO_ROOT, authors_conf
+
+
+def run_module(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_inference_benchmark_prints_every_depth_and_path():
+    out = run_module("espnet2_tisdiss.bench.inference", "--config", "conf/tisdiss_tiny.yaml",
+                     "--seconds", "0.25", "--depths", "1,2", "--threads", "1", "--profile")
+    assert "CPU:" in out and "matmul peak: float32" in out
+    assert "| path" in out and "RTF@1" in out and "RTF@2" in out
+    assert "ours fp32 eager" in out and "baseline: ours fp32 eager" in out
+    assert "| reconstruction" in out and "self-time fractions: matmul/conv" in out
+
+
+def test_train_memory_benchmark_prints_one_row_per_path_and_depth():
+    out = run_module("espnet2_tisdiss.bench.train_memory", "--emb-dim", "8", "--n-heads", "2",
+                     "--ffn-hidden-dim", "12", "--num-groups", "2", "--n_re", "1,2",
+                     "--batch", "1", "--seconds", "0.25", "--warmup", "0", "--steps", "1",
+                     "--threads", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
+    assert len(rows) == 4 and sum("ours ckpt" in r for r in rows) == 2
+    assert "ratios against: ours" in out
+
+
+def test_authors_options_follow_the_table():
+    conf = authors_conf(dict(num_spk=2, n_sep=2, n_re=6, emb_dim=128, n_heads=4,
+                             ffn_hidden_dim=384, ffn_kernel_size=4))
+    assert conf["encoder_repeat_times"] == 2 and conf["reconstructor_repeat_times"] == 6
+    assert conf["ffn_hidden_dim"] == [384, 384] and conf["attention_dim"] == 128
+    assert conf["conv1d_kernel"] == 4 and conf["spliter_loss"] is False

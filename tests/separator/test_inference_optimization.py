@@ -1,0 +1,39 @@
+"""optimize_for_inference and the precision rule."""
+
+import copy
+
+import pytest
+import torch
+
+from espnet2_tisdiss.separator import TISDiSSSeparator, optimize_for_inference, reduced_precision
+from tests.conftest import TINY, random_stft
+
+
+def test_float32_keeps_outputs_and_int8_stays_close():
+    torch.manual_seed(0)
+    sep = TISDiSSSeparator(9, **TINY).eval()
+    spec, ilens = random_stft(), torch.tensor([10, 7])
+    with torch.inference_mode():
+        reference = torch.stack(sep(spec, ilens)[0])
+        same = optimize_for_inference(copy.deepcopy(sep), "float32")
+        assert torch.equal(torch.stack(same(spec, ilens)[0]), reference)
+        if "x86" in torch.backends.quantized.supported_engines:
+            quantized = optimize_for_inference(copy.deepcopy(sep), "int8")
+            assert quantized.state_dict().keys() == sep.state_dict().keys()
+            depths = quantized.forward_all_depths(spec, ilens, max_reps=3)
+            error = (torch.stack(depths[-1]) - reference).norm() / reference.norm()
+            assert len(depths) == 3 and error.item() < 0.2
+
+
+def test_bad_dtype_names_the_choices():
+    with pytest.raises(ValueError, match="autocast"):
+        optimize_for_inference(TISDiSSSeparator(9, **TINY), "bfloat16")
+
+
+def test_precision_rule_follows_cpu_flags():
+    cpu = torch.device("cpu")
+    assert reduced_precision(cpu, {"avx2", "amx_bf16"}) == "bfloat16"
+    assert reduced_precision(cpu, {"avx2", "avx512_bf16"}) == "bfloat16"
+    expected = "int8" if "x86" in torch.backends.quantized.supported_engines else None
+    assert reduced_precision(cpu, {"avx2", "fma"}) == expected
+    assert reduced_precision(cpu, set()) is None
