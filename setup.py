@@ -32,7 +32,7 @@ setup(
         "huggingface_hub",  # Hub tags in tisdiss-separate / Separator.from_pretrained
         "espeakng-loader>=0.2.4",  # the mini corpus's eSpeak NG voices
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "hypothesis>=6"]},
     entry_points={
         "console_scripts": [
             "tisdiss-train=espnet2_tisdiss.bin.enh_train:main",

@@ -98,6 +98,15 @@ def separate_job(separator, job, args) -> list:
     return result.depths
 
 
+def memory_advice(job, err) -> str:
+    """The message for a file that ran out of memory: its name, duration, and the option to use."""
+    cause = str(err.__cause__).strip().splitlines()[0] if err.__cause__ else "out of memory"
+    how = "whole" if err.chunk_seconds is None else f"in chunks of {err.chunk_seconds:g} s"
+    overlap = " (with --overlap_seconds below it)" if err.suggested_chunk_seconds <= 2 else ""
+    return (f"{job.name} ({err.seconds:.1f} s): out of memory separating it {how} ({cause}); rerun this "
+            f"file with a smaller --chunk_seconds, e.g. --chunk_seconds {err.suggested_chunk_seconds:g}{overlap}")
+
+
 def describe_depths(depths) -> str:
     if len(depths) == 1:
         return f"depth {depths[0]}"
@@ -125,10 +134,16 @@ def main(cmd=None) -> int:
         sys.exit(f"error: {err}")
     if not jobs:
         sys.exit(f"error: no audio files found in {' '.join(map(str, args.inputs))}")
+    from espnet2_tisdiss.inference.errors import SeparationMemoryError
+
     failures = []
     for job in tqdm(jobs, desc="separating", unit="file", disable=len(jobs) < 2):
         try:
             depths = separate_job(separator, job, args)
+        except SeparationMemoryError as err:
+            failures.append(job.name)
+            tqdm.write(f"error: {memory_advice(job, err)}", file=sys.stderr)
+            continue
         except (ValueError, OSError, RuntimeError) as err:  # AudioError is a ValueError
             failures.append(job.name)
             named = str(err).startswith(str(job.path))  # read errors already start with the path

@@ -9,7 +9,9 @@ Examples:
 """
 
 import argparse
+import hashlib
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +42,16 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def model_identity(*paths: Path) -> str:
+    """SHA-256 over the bytes of the model's files: a rerun resumes only with the very same model."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -48,7 +60,9 @@ def main(cmd=None):
     from espnet2_tisdiss.stages.decode import decode_set, load_model
     from espnet2_tisdiss.stages.format_data import DataDirError
     from espnet2_tisdiss.stages.kaldi_lists import read_scp
+    from espnet2_tisdiss.inference.errors import SeparationMemoryError
     from espnet2_tisdiss.stages.pack import ArchiveError, unpack_model
+    from espnet2_tisdiss.stages.run_lock import RunLockError
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -65,13 +79,16 @@ def main(cmd=None):
             else:
                 if not args.wav.is_file():
                     sys.exit(f"error: {args.wav} does not exist")
-                wavs = {args.wav.stem.replace(" ", "_"): str(args.wav)}
+                wavs = {re.sub(r"\s", "_", args.wav.stem): str(args.wav)}  # ids hold no whitespace
             model = load_model(args.train_config, args.model_file, args.inference_config, args.device)
             depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
+            files = [args.train_config, args.model_file] + ([args.inference_config] if args.inference_config else [])
             timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,
                                 progress=lambda items: tqdm(items, desc="separate", unit="utt"),
-                                auto=AutoDepth(args.max_reps, args.auto_threshold))
-        except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError) as err:
+                                auto=AutoDepth(args.max_reps, args.auto_threshold),
+                                model_id=model_identity(*files))
+        except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError, RunLockError,
+                SeparationMemoryError) as err:
             sys.exit(f"error: {err}")
     for depth, seconds in timing["seconds"].items():
         rtf = seconds / max(timing["audio_seconds"], 1e-9)

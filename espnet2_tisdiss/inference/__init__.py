@@ -2,7 +2,8 @@
 
 from espnet2_tisdiss.depths import AUTO
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
-from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError
+from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError, SeparationMemoryError
 from espnet2_tisdiss.inference.separator_api import SeparationResult, Separator
 
-__all__ = ["AUTO", "AudioError", "AutoDepth", "ModelLoadError", "SeparationResult", "Separator"]
+__all__ = ["AUTO", "AudioError", "AutoDepth", "ModelLoadError", "SeparationMemoryError", "SeparationResult",
+           "Separator"]

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 
 import soundfile as sf
 
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.stages.kaldi_lists import read_scp, utt_file_name
 
 AUDIO_EXTENSIONS = frozenset(f".{name.lower()}" for name in sf.available_formats()) | {".mp3", ".oga"}
 OUTPUT_NAME = re.compile(r".+_spk\d+")
@@ -45,12 +45,16 @@ def is_scp(path: Path) -> bool:
 
 
 def jobs_from_scp(scp: Path, output_dir: Optional[Path]) -> List[Job]:
-    """A job per ``utt_id path`` line; paths are taken relative to the current folder, as Kaldi does."""
+    """A job per ``utt_id path`` line; paths are taken relative to the current folder, as Kaldi does.
+
+    Raises:
+        ValueError: a malformed list, or an id that cannot name a file ("..", "a/b").
+    """
     jobs = []
     for utt, value in read_scp(scp).items():
         path = Path(value)
         folder = output_dir if output_dir is not None else path.parent
-        jobs.append(Job(f"{utt} ({value})", path, folder / utt))
+        jobs.append(Job(f"{utt} ({value})", path, folder / utt_file_name(utt)))
     return jobs
 
 

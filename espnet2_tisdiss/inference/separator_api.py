@@ -29,7 +29,8 @@ from espnet2_tisdiss.inference import precision
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, reconstruct_until_stable
 from espnet2_tisdiss.inference.audio import fit_length, resample
 from espnet2_tisdiss.inference.chunking import separate_in_chunks
-from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError
+from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError, SeparationMemoryError
+from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory, smaller_chunk
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files, load_pretrained
 
 
@@ -113,6 +114,7 @@ class Separator:
 
         Raises:
             AudioError: not one channel, not finite, or shorter than one STFT window.
+            SeparationMemoryError: out of memory (it names a smaller ``chunk_seconds``).
             ValueError: a bad option.
         """
         depth = self._check_depth(inference_reps, max_reps, auto_threshold)
@@ -130,12 +132,19 @@ class Separator:
                 f"too short: {len(audio) / fs:.4f} s; the model needs at least "
                 f"{self.min_samples / self.fs:.4f} s (one {self.min_samples}-sample STFT window at {self.fs} Hz)"
             )
-        if chunk_seconds is None:
-            streams, used = self._separate_segment(at_model_rate, depth)  # [J, S']
-            depths = [used]
-        else:
-            streams, depths = separate_in_chunks(lambda x: self._separate_segment(x, depth), at_model_rate,
-                                                 *self._chunk_samples(chunk_seconds, overlap_seconds))
+        bounds = None if chunk_seconds is None else self._chunk_samples(chunk_seconds, overlap_seconds)
+        try:
+            if bounds is None:
+                streams, used = self._separate_segment(at_model_rate, depth)  # [J, S']
+                depths = [used]
+            else:
+                streams, depths = separate_in_chunks(lambda x: self._separate_segment(x, depth),
+                                                     at_model_rate, *bounds)
+        except (RuntimeError, MemoryError) as err:
+            if not is_out_of_memory(err):
+                raise
+            release_cached_memory(self.device)
+            raise self._memory_error(len(audio) / fs, chunk_seconds, err) from err
         sources = fit_length(resample(np.ascontiguousarray(streams.T), self.fs, fs), len(audio))  # [S, J]
         return SeparationResult([np.ascontiguousarray(s) for s in sources.T], depths)
 
@@ -149,6 +158,17 @@ class Separator:
                 or inference_reps < 1:
             raise ValueError(f"inference_reps must be an integer >= 1 or 'auto', got {inference_reps!r}.")
         return int(inference_reps)
+
+    def _memory_error(self, seconds: float, chunk_seconds: Optional[float],
+                      err: BaseException) -> SeparationMemoryError:
+        """The out-of-memory error of a ``seconds`` long input, suggesting a smaller chunk."""
+        suggested = smaller_chunk(chunk_seconds)
+        how = "whole (chunk_seconds=None)" if chunk_seconds is None else f"in chunks of {chunk_seconds:g} s"
+        return SeparationMemoryError(
+            f"out of memory on {self.device} separating {seconds:.1f} s of audio {how} ({first_line(err)}); "
+            f"separate it in smaller chunks, e.g. chunk_seconds={suggested:g} "
+            f"(--chunk_seconds {suggested:g} on the command line)",
+            seconds, chunk_seconds, suggested)
 
     def _chunk_samples(self, chunk_seconds: float, overlap_seconds: float):
         """(chunk, overlap) in samples at the model's rate."""

@@ -14,12 +14,20 @@ Writes ``<output_dir>/reps<k>/wavs/<j>/<utt>.wav`` (float wav),
 ``<output_dir>/reps<k>/spk<j>.scp`` and ``<output_dir>/timing.json``
 (``{"audio_seconds": .., "seconds": {"<k>": ..}}``); for "auto" the folder is
 ``reps_auto/``, with ``reps_auto/utt2depth`` ("utt depth" per line: the depth used).
+
+Interrupted runs: every wav is written atomically (``espnet2_tisdiss.atomic_io``)
+and an utterance is recorded as finished in ``.decode_progress.jsonl`` only
+once all its wavs exist; the lists and ``timing.json`` are written at the end.
+Given a ``model_id``, a rerun of the same model, depths and inputs skips the
+finished utterances (``decode_journal``). One decode per folder at a time: a
+second one is refused while the first holds ``.<folder>.lock`` beside it
+(``run_lock``). An utterance that runs out of memory stops the run with an
+error naming it, its duration and what to do; the finished ones are kept.
 """
 
 import argparse
 import json
-import os
-import shutil
+import secrets
 import time
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence
@@ -27,13 +35,18 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 import numpy as np
 import soundfile as sf
 import torch
-import yaml
 
+from espnet2_tisdiss.atomic_io import write_atomic, write_wav_atomic
 from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.state_dict import load_strict
-from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order
+from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, parse_depth
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
-from espnet2_tisdiss.stages.kaldi_lists import write_scp
+from espnet2_tisdiss.inference.errors import SeparationMemoryError
+from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory
+from espnet2_tisdiss.safe_yaml import load_yaml_mapping
+from espnet2_tisdiss.stages.decode_journal import DecodeJournal, input_identity
+from espnet2_tisdiss.stages.kaldi_lists import utt_file_name, write_scp
+from espnet2_tisdiss.stages.run_lock import hold_lock
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 INFERENCE_KEYS = ("encoder", "encoder_conf", "separator", "separator_conf", "decoder", "decoder_conf")
@@ -41,16 +54,27 @@ INFERENCE_KEYS = ("encoder", "encoder_conf", "separator", "separator_conf", "dec
 
 def load_model(train_config: Path, model_file: Path, inference_config: Optional[Path] = None,
                device: str = "cpu") -> torch.nn.Module:
-    """Build the enhancement model of ``train_config`` and load ``model_file`` strictly."""
-    config = yaml.safe_load(Path(train_config).read_text(encoding="utf-8"))
+    """Build the enhancement model of ``train_config`` and load ``model_file`` strictly.
+
+    Raises:
+        ConfigFileError: a config that is missing, not plain YAML or not a mapping.
+        ValueError: an inference config key that is not allowed, or a training
+            config ESPnet cannot build a model from.
+        CheckpointFileError: weights that are not a matching state_dict.
+    """
+    config = load_yaml_mapping(train_config, "training config")
     if inference_config is not None:
-        overrides = yaml.safe_load(Path(inference_config).read_text(encoding="utf-8")) or {}
+        overrides = load_yaml_mapping(inference_config, "inference config")
         unknown = sorted(set(overrides) - set(INFERENCE_KEYS))
         if unknown:
             raise ValueError(f"inference config keys {unknown} not allowed; use {list(INFERENCE_KEYS)}")
         for key, value in overrides.items():
             config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
-    model = TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
+    try:
+        model = TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
+    except (AttributeError, KeyError, TypeError) as err:
+        raise ValueError(f"training config {train_config} does not describe an ESPnet enhancement model "
+                         f"({type(err).__name__}: {err})") from err
     load_strict(model, load_state_dict_file(model_file), f"model ({model_file})")
     return model.to(device).eval()
 
@@ -151,44 +175,110 @@ def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device:
     return DepthOutputs(outputs, seconds, auto_depth)
 
 
-def write_wav(path: Path, audio: np.ndarray, fs: int) -> None:
-    """Write atomically: a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    sf.write(partial, audio, fs, subtype="FLOAT", format="WAV")
-    os.replace(partial, path)
+def read_utterance(utt: str, path: str, fs: Optional[int]):
+    """The mono mixture [S] of one utterance and its rate; a ValueError names ``utt`` and ``path``."""
+    try:
+        mixture, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise ValueError(f"{utt}: cannot read {path}: {err}") from err
+    if mixture.shape[1] != 1:
+        raise ValueError(f"{utt}: {path} has {mixture.shape[1]} channels; the model is single-channel.")
+    if fs is not None and rate != fs:
+        raise ValueError(f"{utt}: {path} is {rate} Hz but the model expects {fs} Hz.")
+    return mixture[:, 0], rate
+
+
+def memory_error(utt: str, path: str, seconds: float, device: str, err: BaseException) -> SeparationMemoryError:
+    """The decode stage's out-of-memory error: the utterance, its duration, and what to do."""
+    return SeparationMemoryError(
+        f"{utt}: {path} ({seconds:.1f} s): out of memory on {device} ({first_line(err)}). The decode stage "
+        "separates each utterance whole; the utterances decoded so far are kept and a rerun continues "
+        "after them. Separate long recordings in chunks with the CLI (tisdiss-separate --chunk_seconds 10 "
+        "...), or cut the test set into shorter utterances.", seconds, None, 10.0)
+
+
+def decode_utterance(model, utt: str, path: str, output_dir: Path, depths: Sequence[Depth],
+                     fs: Optional[int], device: str, auto: AutoDepth) -> Dict:
+    """Separate one utterance, write its wavs atomically; returns its journal record."""
+    source = input_identity(path)
+    mixture, rate = read_utterance(utt, path, fs)
+    try:
+        result = separate_depths(model, mixture, depths, device, auto)
+    except (RuntimeError, MemoryError) as err:
+        if not is_out_of_memory(err):
+            raise
+        release_cached_memory(device)
+        raise memory_error(utt, path, len(mixture) / rate, device, err) from err
+    outputs = {}
+    for depth, waves in result.waves.items():
+        outputs[str(depth)] = []
+        for j, wave in enumerate(waves, start=1):
+            name = f"{depth_folder(depth)}/wavs/{j}/{utt_file_name(utt)}.wav"
+            write_wav_atomic(output_dir / name, wave, rate)
+            outputs[str(depth)].append(name)
+    return {"utt": utt, "input": source, "audio_seconds": len(mixture) / rate,
+            "seconds": {str(k): v for k, v in result.seconds.items()},
+            "auto_depth": result.auto_depth, "outputs": outputs}
+
+
+def write_summary(output_dir: Path, records: Sequence[Dict]) -> Dict:
+    """The lists (``spk<j>.scp``, ``utt2depth``) and ``timing.json`` of the finished records."""
+    lists: Dict[str, Dict[int, Dict[str, str]]] = {}
+    audio_seconds, seconds, auto_depths = 0.0, {}, {}
+    for record in records:
+        audio_seconds += record["audio_seconds"]
+        for depth, value in record["seconds"].items():
+            seconds[depth] = seconds.get(depth, 0.0) + value
+        if record["auto_depth"] is not None:
+            auto_depths[record["utt"]] = str(record["auto_depth"])
+        for depth, names in record["outputs"].items():
+            for j, name in enumerate(names, start=1):
+                lists.setdefault(depth, {}).setdefault(j, {})[record["utt"]] = str((output_dir / name).resolve())
+    for depth, speakers in lists.items():
+        for j, entries in speakers.items():
+            write_scp(output_dir / depth_folder(parse_depth(depth)) / f"spk{j}.scp", entries)
+    if auto_depths:
+        write_scp(output_dir / depth_folder(AUTO) / "utt2depth", auto_depths)
+    ordered = sorted(seconds.items(), key=lambda item: depth_order(parse_depth(item[0])))
+    timing = {"audio_seconds": audio_seconds, "seconds": dict(ordered)}
+    write_atomic(output_dir / "timing.json", json.dumps(timing, indent=1))
+    return timing
+
+
+def lock_file(output_dir: Path) -> Path:
+    """The lock of a decode dir: ``.<name>.lock`` beside it (the dir itself may be replaced)."""
+    output_dir = Path(output_dir).absolute()
+    return output_dir.parent / f".{output_dir.name}.lock"
 
 
 def decode_set(model, wavs: Dict[str, str], output_dir: Path, depths: Sequence[Depth],
                fs: Optional[int] = None, device: str = "cpu", progress=None,
-               auto: AutoDepth = AutoDepth()) -> Dict:
-    """Separate every utterance of ``wavs`` ({utt: path}); returns the timing summary."""
-    if output_dir.exists():
-        shutil.rmtree(output_dir)  # a decode dir always reflects one decoding run
-    lists: Dict[Depth, Dict[int, Dict[str, str]]] = {}
-    audio_seconds, seconds, auto_depths = 0.0, {}, {}
-    for utt, path in progress(sorted(wavs.items())) if progress else sorted(wavs.items()):
-        mixture, rate = sf.read(path, dtype="float32", always_2d=True)
-        if mixture.shape[1] != 1:
-            raise ValueError(f"{utt}: {path} has {mixture.shape[1]} channels; the model is single-channel.")
-        if fs is not None and rate != fs:
-            raise ValueError(f"{utt}: {path} is {rate} Hz but the model expects {fs} Hz.")
-        result = separate_depths(model, mixture[:, 0], depths, device, auto)
-        audio_seconds += mixture.shape[0] / rate
-        if result.auto_depth is not None:
-            auto_depths[utt] = str(result.auto_depth)
-        for depth, waves in result.waves.items():
-            seconds[depth] = seconds.get(depth, 0.0) + result.seconds[depth]
-            for j, wave in enumerate(waves, start=1):
-                target = output_dir / depth_folder(depth) / "wavs" / str(j) / f"{utt}.wav"
-                write_wav(target, wave, rate)
-                lists.setdefault(depth, {}).setdefault(j, {})[utt] = str(target.resolve())
-    for depth, speakers in lists.items():
-        for j, entries in speakers.items():
-            write_scp(output_dir / depth_folder(depth) / f"spk{j}.scp", entries)
-    if auto_depths:
-        write_scp(output_dir / depth_folder(AUTO) / "utt2depth", auto_depths)
-    ordered = sorted(seconds.items(), key=lambda item: depth_order(item[0]))
-    timing = {"audio_seconds": audio_seconds, "seconds": {str(k): v for k, v in ordered}}
-    (output_dir / "timing.json").write_text(json.dumps(timing, indent=1))
+               auto: AutoDepth = AutoDepth(), model_id: Optional[str] = None) -> Dict:
+    """Separate every utterance of ``wavs`` ({utt: path}); returns the timing summary.
+
+    Args:
+        model_id: what identifies the model (e.g. a hash of its config and
+            weights). Given, an interrupted decode of the same model, depths and
+            inputs continues where it stopped; None always decodes afresh.
+
+    Raises:
+        RunLockError: another decode is writing into ``output_dir``.
+        SeparationMemoryError: an utterance ran out of memory.
+        ValueError: an input that is not mono or not at ``fs``, or an
+            utterance id that cannot name a file.
+        OutputWriteError: the disk is full.
+    """
+    output_dir = Path(output_dir)
+    with hold_lock(lock_file(output_dir), f"decoding into {output_dir}"):
+        run_key = {"model": model_id if model_id is not None else f"unnamed-{secrets.token_hex(8)}",
+                   "depths": [str(d) for d in depths], "auto": [auto.max_reps, auto.threshold],
+                   "fs": fs, "device": device, "inputs": sorted(wavs.items())}
+        journal = DecodeJournal(output_dir, run_key)
+        done = journal.start()
+        items = sorted(wavs.items())
+        for utt, path in progress(items) if progress else items:
+            if utt not in done:
+                journal.add(decode_utterance(model, utt, path, output_dir, depths, fs, device, auto))
+        timing = write_summary(output_dir, [journal.records[utt] for utt, _ in items])
+        journal.finish()
     return timing

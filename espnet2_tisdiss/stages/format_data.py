@@ -9,6 +9,11 @@ a temporary folder beside it and renamed into place
 (``espnet2_tisdiss.atomic_io.atomic_dir``), so an interrupted run or a full disk
 leaves no half dir behind, and the previous dump dir (if any) stays until the
 new one is complete.
+
+Paths may hold spaces, quotes, leading dashes and non-ASCII characters (the
+path is the rest of the line after the id); utterance ids cannot hold
+whitespace, and a line whose path only exists when the id's first word is
+dropped is reported as such, with its line number.
 """
 
 import argparse
@@ -23,7 +28,7 @@ import soxr
 from tqdm import tqdm
 
 from espnet2_tisdiss.atomic_io import atomic_dir, write_wav_atomic
-from espnet2_tisdiss.stages.kaldi_lists import read_scp, write_scp
+from espnet2_tisdiss.stages.kaldi_lists import line_number, read_scp, utt_file_name, write_scp
 
 
 class DataDirError(ValueError):
@@ -43,6 +48,25 @@ def source_lists(src: Path) -> List[str]:
     return ["wav.scp"] + speakers
 
 
+def check_listed_files(scp: Path, entries: Dict[str, str]) -> None:
+    """Every path of ``scp`` exists; an id that looks split at a space is named with its line.
+
+    Raises:
+        DataDirError: the first missing file, with ``scp:line``.
+    """
+    for utt, value in entries.items():
+        if Path(value).is_file():
+            continue
+        where = f"{scp}:{line_number(scp, utt)}"
+        first, _, rest = value.partition(" ")
+        if rest and Path(rest.strip()).is_file():
+            raise DataDirError(
+                f"{where}: utterance id {f'{utt} {first}'!r} contains a space; Kaldi lists end the id at the "
+                f"first blank, so this line reads as id {utt!r} with path {value!r}. Rename the utterance "
+                f"without whitespace (e.g. {f'{utt}_{first}'!r}); paths may contain spaces.")
+        raise DataDirError(f"{where}: utterance {utt}: no such file {value!r}")
+
+
 def load_mono(path: str, utt: str) -> tuple:
     try:
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
@@ -60,6 +84,10 @@ def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[s
     utts = sorted(lists["wav.scp"])
     if not utts:
         raise DataDirError(f"{src}/wav.scp is empty.")
+    for name in names:
+        check_listed_files(src / name, lists[name])
+        for utt in lists[name]:
+            utt_file_name(utt)
     for name in names[1:]:
         if sorted(lists[name]) != utts:
             missing = sorted(set(utts) ^ set(lists[name]))[:5]

@@ -4,8 +4,12 @@
 #   2 formatting into dump/ (resample, trim) 6 scoring, RESULTS.md and plot
 #   3 shape statistics (--collect_stats)     7 packing the model into one archive
 #   4 training (resumable), checkpoint average 8 upload to the Hugging Face Hub
+# Every path is quoted and handed to Python as --name=value, so folders and files may hold spaces,
+# quotes, leading dashes and non-ASCII characters. One run at a time per experiment folder: stages
+# 4-8 lock exp/<config>/.lock, stages 1-3 lock <dumpdir>/.lock (released when the run ends or dies).
 set -euo pipefail
 start_time=$SECONDS
+command_line="$0 $*"
 recipe_dir=$(pwd)
 template_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$template_dir/utils/common.sh"
@@ -45,6 +49,13 @@ for reps in $inference_reps; do
     [ "$reps" = auto ] || check_int inference_reps "$reps" 1  # or "auto": the adaptive depth
 done
 [ -n "$inference_config" ] && [ ! -f "$inference_config" ] && { echo "error: --inference_config $inference_config does not exist" >&2; exit 2; }
+for name in dumpdir train_set valid_set; do  # ESPnet's --*_data_path_and_name_and_type splits on commas
+    [[ "${!name}" != *,* ]] || { echo "error: --$name '${!name}' must not contain a comma" >&2; exit 2; }
+done
+
+for name in expdir dumpdir datadir enh_config inference_config; do  # "-x" would read as an option
+    [[ "${!name}" != -* ]] || printf -v "$name" './%s' "${!name}"
+done
 
 model_name=$(basename "$enh_config" .yaml)
 exp="$expdir/$model_name"
@@ -52,16 +63,28 @@ stats="$expdir/stats_${fs}"
 logs="$exp/logs"
 python=${PYTHON:-python}
 
-data_args() {  # data_args SPLIT PREFIX: the --*data_path_and_name_and_type options of a dump dir
+data_args=()
+add_data_args() {  # add_data_args SPLIT PREFIX: append a dump dir's --*data_path_and_name_and_type to data_args
     local dir="$dumpdir/$1" j
-    echo "--${2}data_path_and_name_and_type $dir/wav.scp,speech_mix,sound"
-    for j in $(seq "$(num_spk)"); do
-        echo "--${2}data_path_and_name_and_type $dir/spk$j.scp,speech_ref$j,sound"
+    data_args+=("--${2}data_path_and_name_and_type=$dir/wav.scp,speech_mix,sound")
+    for ((j = 1; j <= $(num_spk); j++)); do
+        data_args+=("--${2}data_path_and_name_and_type=$dir/spk$j.scp,speech_ref$j,sound")
     done
 }
 num_spk() {
-    ls "$dumpdir/$train_set"/spk*.scp 2>/dev/null | wc -l
+    local j=0
+    while [ -f "$dumpdir/$train_set/spk$((j + 1)).scp" ]; do j=$((j + 1)); done
+    echo "$j"
 }
+
+# Stages 1-3 write data/, dump/ and the statistics; 4-8 write exp/<config>/ (only node 0 of a
+# multi-node training: the other nodes share that folder on purpose).
+if [ "$stage" -le 3 ]; then
+    hold_run_lock data_lock_fd "$dumpdir/.lock" "stages $stage-$stop_stage ($command_line)"
+fi
+if [ "$stop_stage" -ge 4 ] && [ "$node_rank" -eq 0 ]; then
+    hold_run_lock exp_lock_fd "$exp/.lock" "stages $stage-$stop_stage ($command_line)"
+fi
 
 if in_stage 1 "data preparation (local/data.sh)"; then
     # shellcheck disable=SC2086
@@ -71,18 +94,19 @@ fi
 if in_stage 2 "formatting: Kaldi data dirs at ${fs} Hz, utterances >= ${min_seconds} s"; then
     for split in "$train_set" "$valid_set" $test_sets; do
         run_logged "$logs/stage2_format_${split}.log" "$python" -m espnet2_tisdiss.stages.format_data \
-            --src "$datadir/$split" --dst "$dumpdir/$split" --fs "$fs" --min_seconds "$min_seconds"
+            --src="$datadir/$split" --dst="$dumpdir/$split" --fs "$fs" --min_seconds "$min_seconds"
     done
 fi
 
 if in_stage 3 "shape statistics"; then
-    # shellcheck disable=SC2046
+    data_args=(); add_data_args "$train_set" train_; add_data_args "$valid_set" valid_
     run_logged "$logs/stage3_stats.log" "$python" -m espnet2_tisdiss.bin.enh_train \
-        --collect_stats true --config "$enh_config" --ngpu 0 --num_workers 0 \
+        --collect_stats true --config="$enh_config" --ngpu 0 --num_workers 0 \
         --batch_type unsorted --batch_size 1 \
-        --train_shape_file "$dumpdir/$train_set/wav.scp" --valid_shape_file "$dumpdir/$valid_set/wav.scp" \
-        $(data_args "$train_set" train_) $(data_args "$valid_set" valid_) --output_dir "$stats"
+        --train_shape_file="$dumpdir/$train_set/wav.scp" --valid_shape_file="$dumpdir/$valid_set/wav.scp" \
+        "${data_args[@]}" --output_dir="$stats"
 fi
+[ -z "${data_lock_fd:-}" ] || exec {data_lock_fd}>&-  # stages 1-3 done: another run may use dump/
 
 if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nodes (resumes if interrupted)"; then
     # ESPnet's own DDP: with --multiprocessing_distributed true it spawns one process per GPU
@@ -97,13 +121,14 @@ if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nod
     [ "$ngpu" -eq 0 ] && dist_args+=(--dist_backend gloo)
     read -ra launcher <<< "$train_cmd"
     shapes=()
-    for f in "$stats/train/"*_shape; do shapes+=(--train_shape_file "$f"); done
-    for f in "$stats/valid/"*_shape; do shapes+=(--valid_shape_file "$f"); done
-    # shellcheck disable=SC2046,SC2086
+    for f in "$stats/train/"*_shape; do shapes+=("--train_shape_file=$f"); done
+    for f in "$stats/valid/"*_shape; do shapes+=("--valid_shape_file=$f"); done
+    data_args=(); add_data_args "$train_set" train_; add_data_args "$valid_set" valid_
+    read -ra extra_args <<< "$enh_args"  # split on blanks, as documented: "--max_epoch 10 --lr 1e-3"
     run_logged "$train_log" "${launcher[@]}" "$python" -m espnet2_tisdiss.bin.enh_train \
-        --config "$enh_config" --ngpu "$ngpu" "${dist_args[@]}" \
-        --resume true --output_dir "$exp" "${shapes[@]}" \
-        $(data_args "$train_set" train_) $(data_args "$valid_set" valid_) $enh_args
+        --config="$enh_config" --ngpu "$ngpu" "${dist_args[@]}" \
+        --resume true --output_dir="$exp" "${shapes[@]}" \
+        "${data_args[@]}" "${extra_args[@]}"
 fi
 
 decode_root="$exp/decode_$(basename "$inference_model" .pth)"
@@ -111,11 +136,11 @@ if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one 
     for split in $test_sets; do
         # shellcheck disable=SC2086
         run_logged "$logs/stage5_decode_${split}.log" "$python" -m espnet2_tisdiss.bin.separate_depths \
-            --train_config "$exp/config.yaml" --model_file "$exp/$inference_model" \
-            --data_dir "$dumpdir/$split" --output_dir "$decode_root/$split" \
+            --train_config="$exp/config.yaml" --model_file="$exp/$inference_model" \
+            --data_dir="$dumpdir/$split" --output_dir="$decode_root/$split" \
             --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)" \
             ${inference_reps:+--inference_reps $inference_reps} \
-            ${inference_config:+--inference_config "$inference_config"}
+            ${inference_config:+"--inference_config=$inference_config"}
     done
 fi
 
@@ -123,23 +148,23 @@ if in_stage 6 "scoring, RESULTS.md and plot"; then
     decode_dirs=()
     for split in $test_sets; do
         run_logged "$logs/stage6_score_${split}.log" "$python" -m espnet2_tisdiss.bin.score_separation \
-            --data_dir "$dumpdir/$split" --decode_dir "$decode_root/$split" --nj "$nj"
+            --data_dir="$dumpdir/$split" --decode_dir="$decode_root/$split" --nj "$nj"
         decode_dirs+=("$decode_root/$split")
     done
     run_logged "$logs/stage6_results.log" "$python" -m espnet2_tisdiss.bin.make_results \
-        --decode_dirs "${decode_dirs[@]}" --output "$exp/RESULTS.md" \
-        --plot "$exp/quality_vs_depth.png" --title "$model_name ($inference_model)"
+        --output="$exp/RESULTS.md" --plot="$exp/quality_vs_depth.png" --title="$model_name ($inference_model)" \
+        --decode_dirs "${decode_dirs[@]}"
 fi
 
 if in_stage 7 "packing the model"; then
     run_logged "$logs/stage7_pack.log" "$python" -m espnet2_tisdiss.bin.pack_model \
-        --train_config "$exp/config.yaml" --model_file "$exp/$inference_model" \
-        --results "$exp/RESULTS.md" --fs "$fs" --output "$exp/packed_model.tar.gz"
+        --train_config="$exp/config.yaml" --model_file="$exp/$inference_model" \
+        --results="$exp/RESULTS.md" --fs "$fs" --output="$exp/packed_model.tar.gz"
 fi
 
 if in_stage 8 "upload to the Hugging Face Hub"; then
     run_logged "$logs/stage8_upload.log" "$python" -m espnet2_tisdiss.bin.upload_model \
-        --archive "$exp/packed_model.tar.gz" --repo_id "$hf_repo"
+        --archive="$exp/packed_model.tar.gz" --repo_id="$hf_repo"
 fi
 
 log "Finished stages $stage-$stop_stage in $((SECONDS - start_time)) s; outputs under $exp"
