@@ -1,5 +1,6 @@
 """The mini recipe end to end on a shrunken corpus: stages 1-8, re-decoding, resuming, baseline."""
 
+import fcntl
 import os
 import re
 import signal
@@ -85,10 +86,26 @@ def test_training_killed_midway_resumes(recipe):
     assert (exp / "1epoch.pth").exists(), "training never reached epoch 1"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    wait_until_unlocked(exp / ".lock")  # released when the killed run's last process is gone
     assert not (exp / "3epoch.pth").exists()
     done = run_recipe(recipe, "--stage", "4", "--stop_stage", "4", *SMALL[:4], "--enh_args", "--max_epoch 3")
     assert "resumed" in (done.stdout + done.stderr)
     assert (exp / "3epoch.pth").exists() and (exp / "valid.loss.ave.pth").exists()
+
+
+def wait_until_unlocked(lock_file, timeout=60.0):
+    """Wait until no process holds the run lock (a killed group takes a moment to exit)."""
+    deadline = time.time() + timeout
+    with open(lock_file, "a") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_UN)
+                return
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise AssertionError(f"{lock_file} still locked {timeout} s after SIGKILL")
+                time.sleep(0.2)
 
 
 @pytest.mark.slow
