@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from espnet2_tisdiss.atomic_io import write_atomic, write_wav_atomic
@@ -41,7 +40,8 @@ from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.state_dict import load_strict
 from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, parse_depth
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
-from espnet2_tisdiss.inference.errors import SeparationMemoryError
+from espnet2_tisdiss.inference.audio import read_mixture
+from espnet2_tisdiss.inference.errors import AudioError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory
 from espnet2_tisdiss.safe_yaml import load_yaml_mapping
 from espnet2_tisdiss.stages.decode_journal import DecodeJournal, input_identity
@@ -176,16 +176,18 @@ def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device:
 
 
 def read_utterance(utt: str, path: str, fs: Optional[int]):
-    """The mono mixture [S] of one utterance and its rate; a ValueError names ``utt`` and ``path``."""
+    """The mono mixture [S] of one utterance and its rate; a ValueError names ``utt`` and ``path``.
+
+    Reads through the CLI's ``read_mixture`` (missing, unreadable, empty, multi-channel and
+    NaN inputs are refused there), then checks the rate: the decode stage does not resample.
+    """
     try:
-        mixture, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise ValueError(f"{utt}: cannot read {path}: {err}") from err
-    if mixture.shape[1] != 1:
-        raise ValueError(f"{utt}: {path} has {mixture.shape[1]} channels; the model is single-channel.")
+        mixture, rate = read_mixture(Path(path))
+    except AudioError as err:
+        raise ValueError(f"{utt}: {err}") from err
     if fs is not None and rate != fs:
         raise ValueError(f"{utt}: {path} is {rate} Hz but the model expects {fs} Hz.")
-    return mixture[:, 0], rate
+    return mixture, rate
 
 
 def memory_error(utt: str, path: str, seconds: float, device: str, err: BaseException) -> SeparationMemoryError:
@@ -200,8 +202,8 @@ def memory_error(utt: str, path: str, seconds: float, device: str, err: BaseExce
 def decode_utterance(model, utt: str, path: str, output_dir: Path, depths: Sequence[Depth],
                      fs: Optional[int], device: str, auto: AutoDepth) -> Dict:
     """Separate one utterance, write its wavs atomically; returns its journal record."""
-    source = input_identity(path)
     mixture, rate = read_utterance(utt, path, fs)
+    source = input_identity(path)
     try:
         result = separate_depths(model, mixture, depths, device, auto)
     except (RuntimeError, MemoryError) as err:

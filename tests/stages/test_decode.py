@@ -63,14 +63,19 @@ def test_decode_set_writes_every_depth(trained, tmp_path):
             assert sf.info(out / f"reps{depth}/wavs/{j}/b.wav").frames == 3000
 
 
-def test_decode_set_refuses_wrong_rate_and_multichannel(trained, tmp_path):
+def test_decode_set_refuses_wrong_rate_multichannel_nan_and_missing(trained, tmp_path):
     model = load_model(*trained)
     sf.write(tmp_path / "hi.wav", np.zeros(1600), 16000)
     with pytest.raises(ValueError, match="16000 Hz but the model expects 8000 Hz"):
         decode_set(model, {"hi": str(tmp_path / "hi.wav")}, tmp_path / "o", [1], fs=8000)
     sf.write(tmp_path / "st.wav", np.zeros((1600, 2)), 8000)
-    with pytest.raises(ValueError, match="has 2 channels"):
+    with pytest.raises(ValueError, match="^st: .*st.wav: has 2 channels"):
         decode_set(model, {"st": str(tmp_path / "st.wav")}, tmp_path / "o", [1], fs=8000)
+    sf.write(tmp_path / "nan.wav", np.full(1600, np.nan, dtype="float32"), 8000, subtype="FLOAT")
+    with pytest.raises(ValueError, match="^nan: .*nan.wav: contains NaN"):
+        decode_set(model, {"nan": str(tmp_path / "nan.wav")}, tmp_path / "o", [1], fs=8000)
+    with pytest.raises(ValueError, match="^gone: .*gone.wav: no such file"):
+        decode_set(model, {"gone": str(tmp_path / "gone.wav")}, tmp_path / "o", [1], fs=8000)
 
 
 def test_auto_depth_in_the_same_pass(trained):
