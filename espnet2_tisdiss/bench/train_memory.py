@@ -12,6 +12,11 @@ the first step: activations, gradients, optimizer state, allocator caches).
 The input is ``--batch`` random ``--seconds``-long 8 kHz mixtures as ESPnet's
 STFT gives them (n_fft 128, hop 64, centred).
 
+``--profile`` adds a table of one more step per path by op kind
+(matmul/conv, attention, elementwise/other, python/autograd): seconds, share of
+the step, GFLOP (torch.utils.flop_counter) and GFLOP/s against the machine's
+float32 matmul peak, which shows what bounds the step.
+
 Paths: ``authors`` (with ``--authors_src``: their code, the paper's
 supervision flags: splitter and every repetition decoded), ``ours``, and
 ``ours ckpt`` (``activation_checkpointing: true``). Step-time and memory
@@ -25,7 +30,7 @@ from pathlib import Path
 import torch
 
 from espnet2_tisdiss.bench.inference import print_table
-from espnet2_tisdiss.bench.jobs import authors_conf, machine_line, run_worker
+from espnet2_tisdiss.bench.jobs import authors_conf, machine_line, matmul_peak, run_worker
 from espnet2_tisdiss.bench.train_step import add_model_arguments, model_options
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
@@ -45,6 +50,8 @@ def main() -> None:
     parser.add_argument("--authors_src", type=Path, help="a checkout of the authors' code")
     parser.add_argument("--authors_python", default=None,
                         help="interpreter for the authors' code (default: this one)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also seconds and GFLOP/s per op kind of one step of every path")
     args = parser.parse_args()
 
     frames = int(args.seconds * FS) // HOP + 1
@@ -55,7 +62,7 @@ def main() -> None:
           f"{args.seconds:g} s = [{args.batch}, {frames}, {N_FFT // 2 + 1}]; "
           f"best of {args.steps} steps after {args.warmup} warm-up")
     labels = (["authors"] if args.authors_src else []) + ["ours", "ours ckpt"]
-    rows = []
+    rows, profiles = [], []
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(1)
         spec = Path(tmp) / "input.pt"
@@ -66,7 +73,7 @@ def main() -> None:
             for label in labels:
                 job = dict(task="train", input_dim=N_FFT // 2 + 1, threads=args.threads,
                            device="cpu", input=str(spec), steps=args.steps, warmup=args.warmup,
-                           state_dict=str(Path(tmp) / f"{label}{n_re}.pt"))
+                           state_dict=str(Path(tmp) / f"{label}{n_re}.pt"), profile=args.profile)
                 if label == "authors":
                     theirs = dict(authors_conf(conf), spliter_loss=True, reconstructor_multi_decoder=True)
                     measured[label] = run_worker(dict(job, impl="authors", conf=theirs),
@@ -82,9 +89,27 @@ def main() -> None:
                              f"{growth:.0f}", f"{reference['step_s'] / r['step_s']:.2f}",
                              f"{r['peak_rss_mib'] / reference['peak_rss_mib']:.2f}",
                              f"{growth / (reference['peak_rss_mib'] - reference['rss_model_mib']):.2f}"])
+            profiles += [(n_re, label, measured[label]["op_kinds"]) for label in labels if args.profile]
     print(f"ratios against: {labels[0]}")
     print_table(["N_re", "path", "step s", "peak RSS MiB", "growth MiB", "speed-up",
                  "peak ratio", "growth ratio"], rows)
+    if profiles:
+        print_op_kinds(profiles, matmul_peak(args.threads))
+
+
+def print_op_kinds(profiles, peak: float) -> None:
+    """Seconds, share and GFLOP/s (against the float32 matmul ``peak``) per op kind of one step."""
+    print(f"\nOne profiled training step per path, by op kind; float32 matmul peak {peak:.1f} GFLOP/s "
+          "(GFLOP: matmuls, convolutions, attention; forward and backward)")
+    rows = []
+    for n_re, label, kinds in profiles:
+        total = sum(k["seconds"] for k in kinds.values())
+        for kind, k in kinds.items():
+            rate = k["gflop"] / k["seconds"] if k["gflop"] and k["seconds"] else None
+            rows.append([n_re, label, kind, f"{k['seconds']:.3f}", f"{100 * k['seconds'] / total:.0f}",
+                         f"{k['gflop']:.1f}" if k["gflop"] else "-",
+                         f"{rate:.1f}" if rate else "-", f"{100 * rate / peak:.0f}" if rate else "-"])
+    print_table(["N_re", "path", "op kind", "seconds", "% of step", "GFLOP", "GFLOP/s", "% peak"], rows)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ Job keys: impl ("ours" | "authors"), task ("infer" | "train"), conf
 (path: loaded if it exists, else the seeded weights are written there),
 input (path of a saved complex [B, T, F] spectrogram), and per task:
 infer: depths, dtype ("float32" | "int8" | "bfloat16"), compile, output
-(path to save the max-depth output), profile (bool); train: steps, warmup.
+(path to save the max-depth output), profile (bool); train: steps, warmup,
+profile (bool: seconds and GFLOP per op kind of one more step).
 
 Prints one line ``RESULT <json>``.
 """
@@ -145,17 +146,74 @@ def profile(model, forward):
         handle.remove()
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         forward(1)
-    kinds = {"matmul/conv": 0.0, "attention": 0.0, "elementwise/other": 0.0}
-    for event in prof.key_averages():
-        op = event.key.split("::")[-1]
-        if any(op.startswith(m) or op.endswith(m) for m in MATMUL_OPS) or "convolution" in op:
-            kinds["matmul/conv"] += event.self_cpu_time_total
-        elif any(a in op for a in ATTENTION_OPS):
-            kinds["attention"] += event.self_cpu_time_total
-        elif "::" in event.key:
-            kinds["elementwise/other"] += event.self_cpu_time_total
+    kinds = op_kind_seconds(prof)
     total = sum(kinds.values())
     return seconds, {k: v / total for k, v in kinds.items()}
+
+
+def op_kind(op: str) -> str:
+    """The kind of an ATen op name (``mm``, ``aten::mm``): matmul/conv, attention or elementwise/other."""
+    op = op.removeprefix("aten::").removeprefix("aten.").split(".")[0]
+    if any(op.startswith(m) or op.endswith(m) for m in MATMUL_OPS) or "convolution" in op:
+        return "matmul/conv"
+    if any(a in op for a in ATTENTION_OPS):
+        return "attention"
+    return "elementwise/other"
+
+
+def op_kind_seconds(prof) -> dict:
+    """Self CPU seconds per op kind of a torch.profiler run (ATen ops only)."""
+    kinds = {"matmul/conv": 0.0, "attention": 0.0, "elementwise/other": 0.0}
+    for event in prof.key_averages():
+        if event.key.startswith("aten::"):
+            kinds[op_kind(event.key)] += event.self_cpu_time_total / 1e6
+    return kinds
+
+
+def cpu_attention_flop_formulas() -> dict:
+    """FLOP formulas for SDPA's CPU flash kernels, which ``torch.utils.flop_counter`` lacks.
+
+    The same counts as its formulas for the CUDA kernels: two [L, D] x [D, L]-sized
+    matmuls per head forward, four backward.
+    """
+    from torch.utils import flop_counter
+
+    aten = torch.ops.aten
+    formulas = {
+        "_scaled_dot_product_flash_attention_for_cpu":
+            lambda q, k, v, *_, out_shape=None, **__: flop_counter.sdpa_flop_count(q, k, v),
+        "_scaled_dot_product_flash_attention_for_cpu_backward":
+            lambda g, q, k, v, *_, out_shape=None, **__: flop_counter.sdpa_backward_flop_count(g, q, k, v),
+    }
+    return {getattr(aten, name): f for name, f in formulas.items() if hasattr(aten, name)}
+
+
+def op_kind_breakdown(step) -> dict:
+    """One call of ``step`` profiled, one counted: {kind: {"seconds", "gflop"}}.
+
+    Seconds are ATen self CPU times (torch.profiler), plus "python/autograd":
+    the rest of the profiled step's wall time; GFLOP are counted by
+    ``torch.utils.flop_counter`` (matmuls, convolutions and attention, forward
+    and backward; elementwise work counts none).
+    """
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        step()
+        wall = time.perf_counter() - start
+    seconds = op_kind_seconds(prof)
+    # Python, autograd bookkeeping, the allocator: the profiled step's time outside ATen ops
+    seconds["python/autograd"] = max(0.0, wall - sum(seconds.values()))
+    counter = FlopCounterMode(display=False, custom_mapping=cpu_attention_flop_formulas())
+    with counter:
+        step()
+    gflop = dict.fromkeys(seconds, 0.0)
+    for op, flops in counter.get_flop_counts()["Global"].items():
+        gflop[op_kind(str(op))] += flops / 1e9
+    return {k: {"seconds": seconds[k], "gflop": gflop[k]} for k in seconds}
 
 
 def main() -> None:
@@ -190,8 +248,11 @@ def train(job) -> dict:
         start = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - start)
-    return {"step_s": min(seconds), "step_mean_s": sum(seconds) / len(seconds),
-            "rss_model_mib": rss_model / 1024, "peak_rss_mib": memory_kib("VmHWM") / 1024}
+    result = {"step_s": min(seconds), "step_mean_s": sum(seconds) / len(seconds),
+              "rss_model_mib": rss_model / 1024, "peak_rss_mib": memory_kib("VmHWM") / 1024}
+    if job.get("profile"):
+        result["op_kinds"] = op_kind_breakdown(step)
+    return result
 
 
 if __name__ == "__main__":

@@ -3,7 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+import torch
+import torch.nn.functional as F
+
 from espnet2_tisdiss.bench.jobs import REPO_ROOT, authors_conf
+from espnet2_tisdiss.bench.worker import op_kind_breakdown
 
 
 def run_module(*args: str) -> str:
@@ -26,10 +31,31 @@ def test_train_memory_benchmark_prints_one_row_per_path_and_depth():
     out = run_module("espnet2_tisdiss.bench.train_memory", "--emb-dim", "8", "--n-heads", "2",
                      "--ffn-hidden-dim", "12", "--num-groups", "2", "--n_re", "1,2",
                      "--batch", "1", "--seconds", "0.25", "--warmup", "0", "--steps", "1",
-                     "--threads", "1")
-    rows = [line for line in out.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
+                     "--threads", "1", "--profile")
+    timing, profile = out.split("One profiled training step")
+    rows = [line for line in timing.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
     assert len(rows) == 4 and sum("ours ckpt" in r for r in rows) == 2
     assert "ratios against: ours" in out
+    kinds = [line.split("|")[3].strip() for line in profile.splitlines() if line.startswith("| 1 ")]
+    assert kinds == ["matmul/conv", "attention", "elementwise/other", "python/autograd"] * 2
+
+
+def test_op_kind_breakdown_counts_matmul_and_cpu_attention_flops():
+    a, b = torch.randn(64, 32), torch.randn(32, 16)
+    q = torch.randn(3, 2, 40, 8, requires_grad=True)
+
+    def step():
+        a @ b  # 2*64*32*16 FLOP
+        F.scaled_dot_product_attention(q, q, q).sum().backward()  # flash kernel (L = 40)
+
+    kinds = op_kind_breakdown(step)
+    assert set(kinds) == {"matmul/conv", "attention", "elementwise/other", "python/autograd"}
+    assert kinds["matmul/conv"]["gflop"] * 1e9 == pytest.approx(2 * 64 * 32 * 16)
+    forward = 2 * (2 * 3 * 2 * 40 * 40 * 8)  # scores and weighted values: 2 matmuls
+    # backward: the scores recomputed, then 4 gradient matmuls (PyTorch's count for SDPA)
+    assert kinds["attention"]["gflop"] * 1e9 == pytest.approx(forward * 7 / 2)
+    assert kinds["elementwise/other"]["gflop"] == 0
+    assert all(k["seconds"] >= 0 for k in kinds.values()) and kinds["attention"]["seconds"] > 0
 
 
 def test_authors_options_follow_the_table():
