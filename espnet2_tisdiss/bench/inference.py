@@ -32,7 +32,6 @@ the self-time fractions of matmul/conv, attention and other ops (depth 1).
 import argparse
 import re
 import tempfile
-import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -40,7 +39,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from espnet2_tisdiss.bench.jobs import (
-    REPO_ROOT, authors_conf, machine_line, matmul_peak, run_worker, separator_conf,
+    REPO_ROOT, authors_conf, best_seconds, machine_line, matmul_peak, run_worker, separator_conf,
 )
 from espnet2_tisdiss.compat.state_dict import convert_authors_state_dict
 from espnet2_tisdiss.layers.int8_gemm import int8_linear, pack_int8
@@ -49,29 +48,25 @@ from espnet2_tisdiss.separator import TISDiSSSeparator, reduced_precision
 FS, N_FFT, HOP = 8000, 128, 64
 
 
-def model_flops(conf: Dict, frames: int, depths: List[int]) -> Dict[int, float]:
-    """FLOPs of one eval forward per depth (counted on the meta device)."""
+def count_flops(conf: Dict, frames: int, depth: int) -> FlopCounterMode:
+    """The FLOP counter of one eval forward at ``depth`` (counted on the meta device)."""
     with torch.device("meta"):
         sep = TISDiSSSeparator(N_FFT // 2 + 1, **conf).eval()
         spec = torch.randn(1, frames, N_FFT // 2 + 1, dtype=torch.complex64)
-    flops = {}
-    for depth in depths:
-        sep.inference_reps = depth
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            sep(spec, torch.tensor([frames]))
-        flops[depth] = counter.get_total_flops()
-    return flops
+    sep.inference_reps = depth
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        sep(spec, torch.tensor([frames]))
+    return counter
+
+
+def model_flops(conf: Dict, frames: int, depths: List[int]) -> Dict[int, float]:
+    """FLOPs of one eval forward per depth."""
+    return {depth: count_flops(conf, frames, depth).get_total_flops() for depth in depths}
 
 
 def component_flops(conf: Dict, frames: int) -> Dict[str, float]:
     """FLOPs per component of a depth-1 forward (as bench/worker.py names them)."""
-    with torch.device("meta"):
-        sep = TISDiSSSeparator(N_FFT // 2 + 1, **conf).eval()
-        spec = torch.randn(1, frames, N_FFT // 2 + 1, dtype=torch.complex64)
-    sep.inference_reps = 1
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        sep(spec, torch.tensor([frames]))
-    per_module = counter.get_flop_counts()
+    per_module = count_flops(conf, frames, 1).get_flop_counts()
     names = {"encoder": "encoder", "separation": ("separation_block", "mixture_residual"),
              "splitter": "splitter", "reconstruction": "reconstruction_block", "decoder": "decoder"}
     out = {}
@@ -89,13 +84,7 @@ def int8_peak(threads: int, rows: int = 8192, size: int = 1024) -> float:
     """GFLOP/s-equivalent of a large int8 matmul (dynamic activations) at ``threads`` threads."""
     torch.set_num_threads(threads)
     x, packed = torch.randn(rows, size), pack_int8(torch.randn(size, size))
-    int8_linear(x, packed)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        int8_linear(x, packed)
-        best = min(best, time.perf_counter() - start)
-    return 2 * rows * size * size / best / 1e9
+    return 2 * rows * size * size / best_seconds(lambda: int8_linear(x, packed), 3) / 1e9
 
 
 def paths(args) -> List[Dict]:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 import yaml
@@ -75,14 +75,19 @@ def machine_line(threads: int) -> str:
             f"GPU: {gpu}; torch {torch.__version__}")
 
 
+def best_seconds(call: Callable[[], Any], repeats: int) -> float:
+    """The fastest of ``repeats`` timed calls of ``call``, after one untimed warm-up call."""
+    call()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def matmul_peak(threads: int, size: int = 2048, repeats: int = 5) -> float:
     """GFLOP/s of the best of ``repeats`` float32 [size, size] matmuls at ``threads`` threads."""
     torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
+    return 2 * size**3 / best_seconds(lambda: a @ b, repeats) / 1e9

@@ -37,3 +37,12 @@ def int8_linear(x: torch.Tensor, packed: torch.ScriptObject) -> torch.Tensor:
     rows = x.reshape(-1, x.shape[-1])  # [M, K]
     out = torch.ops.quantized.linear_dynamic(rows, packed, REDUCE_RANGE)  # [M, N]
     return out.view(*x.shape[:-1], -1)
+
+
+class InferenceOnly:
+    """Mixin for modules holding packed int8 weights: eval mode only (``.train()`` is refused)."""
+
+    def train(self, mode: bool = True):
+        if mode:
+            raise ValueError(f"{type(self).__name__} is for inference only; train the float model.")
+        return super().train(False)

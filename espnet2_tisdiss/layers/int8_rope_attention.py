@@ -4,11 +4,11 @@ from typing import Tuple
 
 import torch
 
-from espnet2_tisdiss.layers.int8_gemm import int8_linear, pack_int8
+from espnet2_tisdiss.layers.int8_gemm import InferenceOnly, int8_linear, pack_int8
 from espnet2_tisdiss.layers.rope_attention import RoPESelfAttention
 
 
-class Int8RoPESelfAttention(RoPESelfAttention):
+class Int8RoPESelfAttention(InferenceOnly, RoPESelfAttention):
     """:class:`RoPESelfAttention` whose q/k/v and output projections are int8 matmuls.
 
     The projections use int8 weights (per output channel) and int8
@@ -37,11 +37,6 @@ class Int8RoPESelfAttention(RoPESelfAttention):
         """Quantize the current float weights (call again after changing them)."""
         self._packed = (pack_int8(self.qkv.weight), pack_int8(self.out_proj.weight))
         return self
-
-    def train(self, mode: bool = True) -> "Int8RoPESelfAttention":
-        if mode:
-            raise ValueError("Int8RoPESelfAttention is for inference only; train the float model.")
-        return super().train(False)
 
     def project_qkv(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # Note: one matmul for q, k and v quantizes x once; the slices are

@@ -7,11 +7,11 @@ from typing import Callable, Tuple
 import torch
 import torch.nn.functional as F
 
-from espnet2_tisdiss.layers.int8_gemm import int8_linear, pack_int8
+from espnet2_tisdiss.layers.int8_gemm import InferenceOnly, int8_linear, pack_int8
 from espnet2_tisdiss.layers.swiglu_ffn import SwiGLUConvDeconv1d
 
 
-class Int8SwiGLUConvDeconv1d(SwiGLUConvDeconv1d):
+class Int8SwiGLUConvDeconv1d(InferenceOnly, SwiGLUConvDeconv1d):
     """:class:`SwiGLUConvDeconv1d` whose convolutions run as int8 matmuls (inference only).
 
     Both convolutions become matmuls with int8 weights (per output channel)
@@ -64,11 +64,6 @@ class Int8SwiGLUConvDeconv1d(SwiGLUConvDeconv1d):
         self._packed = (pack_int8(conv, self.conv.bias), pack_int8(deconv))
         self._banded_cache = {}
         return self
-
-    def train(self, mode: bool = True) -> "Int8SwiGLUConvDeconv1d":
-        if mode:
-            raise ValueError("Int8SwiGLUConvDeconv1d is for inference only; train the float model.")
-        return super().train(False)
 
     def _convolved(self, x: torch.Tensor, axis: int) -> torch.Tensor:
         shape, length, channels = x.shape, x.shape[axis], x.shape[-1]
