@@ -39,6 +39,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--auto_threshold", type=positive_float, default=0.01,
                         help="'auto' stops when the decoded spectra change by less than this (relative)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    parser.add_argument("--nj", type=positive_int, default=1,
+                        help="parallel decoding processes, each with its share of the CPU threads")
     return parser
 
 
@@ -84,9 +86,9 @@ def main(cmd=None):
             depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
             files = [args.train_config, args.model_file] + ([args.inference_config] if args.inference_config else [])
             timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,
-                                progress=lambda items: tqdm(items, desc="separate", unit="utt"),
+                                progress=lambda items, total: tqdm(items, total=total, desc="separate", unit="utt"),
                                 auto=AutoDepth(args.max_reps, args.auto_threshold),
-                                model_id=model_identity(*files))
+                                model_id=model_identity(*files), jobs=args.nj)
         except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError, RunLockError,
                 SeparationMemoryError) as err:
             sys.exit(f"error: {err}")

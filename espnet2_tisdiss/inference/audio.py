@@ -56,6 +56,15 @@ def read_mixture(path: Path, channel: Optional[int] = None) -> Tuple[np.ndarray,
     return np.ascontiguousarray(mono), rate
 
 
+def is_constant(audio: np.ndarray) -> bool:
+    """True for digital silence or any constant (DC) signal [S]: nothing to separate.
+
+    Every inference path gives such an input silent outputs (zeros) without running the
+    model, whose variance normalisation would otherwise divide by a zero deviation.
+    """
+    return audio.size == 0 or bool(np.all(audio == audio.flat[0]))
+
+
 def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """Resample float32 [S] or [S, J] from ``rate_in`` to ``rate_out`` Hz (soxr, high quality)."""
     if rate_in == rate_out:

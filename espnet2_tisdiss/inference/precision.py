@@ -34,10 +34,20 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """True when the GPU computes bfloat16 in hardware (compute capability 8.0 and up: A100, H100, ...).
+
+    Note: ``torch.cuda.is_bf16_supported()`` also counts GPUs that only emulate it (T4, V100),
+    where bfloat16 is slower than float32; hence ``including_emulation=False``.
+    """
+    with torch.cuda.device(device):
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def default_dtype(device: torch.device) -> str:
     """``"bfloat16"`` where the device computes it natively, else ``"float32"``."""
     if device.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+        return "bfloat16" if cuda_has_native_bf16(device) else "float32"
     return "bfloat16" if cpu_has_native_bf16() else "float32"
 
 

@@ -27,7 +27,7 @@ import torch
 from espnet2_tisdiss.depths import AUTO, Depth
 from espnet2_tisdiss.inference import precision
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, reconstruct_until_stable
-from espnet2_tisdiss.inference.audio import fit_length, resample
+from espnet2_tisdiss.inference.audio import fit_length, is_constant, resample
 from espnet2_tisdiss.inference.chunking import separate_in_chunks
 from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory, smaller_chunk
@@ -184,11 +184,11 @@ class Separator:
     @torch.inference_mode()
     def _separate_segment(self, segment: np.ndarray, depth: Union[int, AutoDepth]):
         """One chunk [L] at the model's rate -> (J streams [J, L], depth used)."""
+        if is_constant(segment):  # silence (or DC) in, silence out
+            return np.zeros((self.num_spk, len(segment)), dtype=np.float32), depth if isinstance(depth, int) else 1
         wave = torch.from_numpy(np.ascontiguousarray(segment)).to(self.device)[None]  # [1, L]
         lengths = torch.tensor([wave.shape[1]], device=self.device)
         scale = wave.std() if self.normalize else torch.ones((), device=self.device)
-        if not scale > 0:
-            scale = torch.ones((), device=self.device)  # digital silence: nothing to normalise
         spec, _ = self.model.encoder(wave / scale, lengths)  # complex [1, T, F]
         separator = self.model.separator
         with precision.autocast(self.device, self.dtype):

@@ -27,10 +27,12 @@ error naming it, its duration and what to do; the finished ones are kept.
 
 import argparse
 import json
+import logging
 import secrets
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.state_dict import load_strict
 from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, parse_depth
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
-from espnet2_tisdiss.inference.audio import read_mixture
+from espnet2_tisdiss.inference.audio import is_constant, read_mixture
 from espnet2_tisdiss.inference.errors import AudioError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory
 from espnet2_tisdiss.safe_yaml import load_yaml_mapping
@@ -124,6 +126,10 @@ def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device:
     reached (``espnet2_tisdiss.inference.adaptive_depth``); its time includes
     those decodes.
     """
+    if is_constant(mixture):  # silence (or DC) in, silence out, at every depth
+        silence = [np.zeros(len(mixture), dtype=np.float32) for _ in range(model.separator.num_spk)]
+        return DepthOutputs({depth: silence for depth in depths}, {depth: 0.0 for depth in depths},
+                            1 if AUTO in depths else None)
     wave = torch.as_tensor(mixture, dtype=torch.float32, device=device)[None]  # [1, S]
     lengths = torch.tensor([wave.shape[1]], device=device)
     timer = Timer(device)
@@ -203,6 +209,9 @@ def decode_utterance(model, utt: str, path: str, output_dir: Path, depths: Seque
                      fs: Optional[int], device: str, auto: AutoDepth) -> Dict:
     """Separate one utterance, write its wavs atomically; returns its journal record."""
     mixture, rate = read_utterance(utt, path, fs)
+    if is_constant(mixture):
+        logging.warning("%s: the mixture %s is silent or constant (every sample %g); its outputs are "
+                        "silence at every depth", utt, path, mixture[0])
     source = input_identity(path)
     try:
         result = separate_depths(model, mixture, depths, device, auto)
@@ -253,15 +262,47 @@ def lock_file(output_dir: Path) -> Path:
     return output_dir.parent / f".{output_dir.name}.lock"
 
 
+_WORKER_MODEL = None  # the model of a decoding job process (decode_in_jobs)
+
+
+def _start_job(model, threads: int) -> None:
+    global _WORKER_MODEL
+    torch.set_num_threads(threads)
+    _WORKER_MODEL = model
+
+
+def _decode_in_job(*args) -> Dict:
+    return decode_utterance(_WORKER_MODEL, *args)
+
+
+def decode_in_jobs(model, todo: Sequence, jobs: int, *args) -> Iterator[Dict]:
+    """The records of ``decode_utterance(model, utt, path, *args)`` for each (utt, path) of ``todo``,
+    in order, from ``jobs`` processes that share this process's threads (1: in this process)."""
+    if jobs == 1:
+        for utt, path in todo:
+            yield decode_utterance(model, utt, path, *args)
+        return
+    threads = max(1, torch.get_num_threads() // jobs)
+    context = torch.multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_job, initargs=(model, threads))
+    try:
+        futures = [pool.submit(_decode_in_job, utt, path, *args) for utt, path in todo]
+        for future in futures:
+            yield future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 def decode_set(model, wavs: Dict[str, str], output_dir: Path, depths: Sequence[Depth],
                fs: Optional[int] = None, device: str = "cpu", progress=None,
-               auto: AutoDepth = AutoDepth(), model_id: Optional[str] = None) -> Dict:
+               auto: AutoDepth = AutoDepth(), model_id: Optional[str] = None, jobs: int = 1) -> Dict:
     """Separate every utterance of ``wavs`` ({utt: path}); returns the timing summary.
 
     Args:
         model_id: what identifies the model (e.g. a hash of its config and
             weights). Given, an interrupted decode of the same model, depths and
             inputs continues where it stopped; None always decodes afresh.
+        jobs: parallel decoding processes (each with its share of the threads).
 
     Raises:
         RunLockError: another decode is writing into ``output_dir``.
@@ -278,9 +319,10 @@ def decode_set(model, wavs: Dict[str, str], output_dir: Path, depths: Sequence[D
         journal = DecodeJournal(output_dir, run_key)
         done = journal.start()
         items = sorted(wavs.items())
-        for utt, path in progress(items) if progress else items:
-            if utt not in done:
-                journal.add(decode_utterance(model, utt, path, output_dir, depths, fs, device, auto))
+        todo = [(utt, path) for utt, path in items if utt not in done]
+        records = decode_in_jobs(model, todo, jobs, output_dir, depths, fs, device, auto)
+        for record in progress(records, total=len(todo)) if progress else records:
+            journal.add(record)
         timing = write_summary(output_dir, [journal.records[utt] for utt, _ in items])
         journal.finish()
     return timing

@@ -1,5 +1,7 @@
 """Device and dtype choice: bfloat16 only where it is native, a warning where it is emulated."""
 
+import contextlib
+
 import pytest
 import torch
 
@@ -46,3 +48,18 @@ def test_autocast_is_a_no_op_for_float32():
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
         with precision.full_precision(CPU):
             assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
+@pytest.mark.parametrize("native,expected", [(False, "float32"), (True, "bfloat16")])
+def test_cuda_default_counts_no_emulated_bf16(monkeypatch, native, expected):
+    """A T4 or V100 'supports' bfloat16 only by emulation: float32 is the default there."""
+    calls = []
+
+    def is_bf16_supported(including_emulation=True):
+        calls.append(including_emulation)
+        return native or including_emulation  # emulation is always available
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+    assert precision.default_dtype(torch.device("cuda:0")) == expected
+    assert calls == [False]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from espnet2_tisdiss.inference import AudioError, ModelLoadError, Separator
+from espnet2_tisdiss.inference import AudioError, ModelLoadError, Separator, precision
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files
 from espnet2_tisdiss.stages.decode import separate_depths
 from tests.inference.tiny_model import FS, write_model
@@ -80,7 +80,8 @@ def test_default_depth_is_the_trained_n_re(sep):
     assert sep.separate(wave, FS).depths == [sep.model.separator.n_re]
 
 
-def test_bfloat16_runs_close_to_float32(files):
+def test_bfloat16_runs_close_to_float32(files, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)  # as on an AVX2-only CPU
     with pytest.warns(UserWarning, match="slow"):
         bf16 = Separator.from_pretrained(files["archive"], dtype="bfloat16")
     wave = mixture(1600)
@@ -103,9 +104,14 @@ def test_bad_inputs_and_options(sep, wave, options, error, message):
         sep.separate(wave, FS, **options)
 
 
-def test_silence_gives_silence(sep):
-    sources = sep(np.zeros(1600, np.float32), FS, inference_reps=1)
-    assert all(np.isfinite(s).all() for s in sources)
+@pytest.mark.parametrize("level", [0.0, -0.3])  # digital silence, a constant (DC) signal
+@pytest.mark.parametrize("depth", [1, "auto"])
+def test_silence_gives_exact_silence(sep, level, depth):
+    result = sep.separate(np.full(1600, level, np.float32), FS, inference_reps=depth)
+    assert len(result.sources) == 2 and all(s.shape == (1600,) and not s.any() for s in result.sources)
+    assert result.depths == [1]
+    noisy = sep(np.random.default_rng(0).standard_normal(1600).astype(np.float32), FS, inference_reps=1)
+    assert all(s.any() for s in noisy)  # the model's own outputs are not silent
 
 
 def test_unknown_rate_must_be_given(files):

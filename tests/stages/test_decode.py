@@ -104,3 +104,40 @@ def test_decode_set_writes_reps_auto_with_the_depth_used(trained, tmp_path):
     assert (out / "reps_auto/utt2depth").read_text() == "a 3\nb 3\n"
     assert sf.info(out / "reps_auto/wavs/2/b.wav").frames == 1600
     assert [line.split()[0] for line in (out / "reps_auto/spk1.scp").read_text().splitlines()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("level", [0.0, 0.25])  # digital silence, and a constant (DC) signal
+def test_silent_or_constant_utterance_gives_silence_and_a_log_line(trained, tmp_path, caplog, level):
+    model = load_model(*trained)
+    sf.write(tmp_path / "quiet.wav", np.full(1600, level), 8000, subtype="FLOAT")
+    sf.write(tmp_path / "loud.wav", np.random.randn(1600) * 0.1, 8000)
+    wavs = {"quiet": str(tmp_path / "quiet.wav"), "loud": str(tmp_path / "loud.wav")}
+    with caplog.at_level("WARNING"):
+        decode_set(model, wavs, tmp_path / "o", [1, 3, "auto"], fs=8000)
+    assert "quiet: the mixture" in caplog.text and "is silent or constant" in caplog.text
+    assert "loud" not in caplog.text
+    for folder in ("reps1", "reps3", "reps_auto"):
+        for j in (1, 2):
+            quiet = sf.read(tmp_path / f"o/{folder}/wavs/{j}/quiet.wav")[0]
+            loud = sf.read(tmp_path / f"o/{folder}/wavs/{j}/loud.wav")[0]
+            assert quiet.shape == (1600,) and not quiet.any()  # exact silence, not NaN
+            assert np.isfinite(loud).all() and loud.any()
+
+
+@pytest.mark.slow  # each job process imports ESPnet
+def test_parallel_jobs_give_the_outputs_of_one_job(trained, tmp_path):
+    model = load_model(*trained)
+    wavs = {}
+    for utt, samples in (("a", 1600), ("b", 3000), ("c", 2000)):
+        sf.write(tmp_path / f"{utt}.wav", np.random.randn(samples) * 0.1, 8000)
+        wavs[utt] = str(tmp_path / f"{utt}.wav")
+    one = decode_set(model, wavs, tmp_path / "one", [1, 2], fs=8000)
+    two = decode_set(model, wavs, tmp_path / "two", [1, 2], fs=8000, jobs=2)
+    assert two["audio_seconds"] == one["audio_seconds"] and list(two["seconds"]) == ["1", "2"]
+    for depth in (1, 2):
+        for j in (1, 2):
+            lists = [(tmp_path / f"{run}/reps{depth}/spk{j}.scp").read_text().splitlines() for run in ("one", "two")]
+            assert [line.split()[0] for line in lists[1]] == ["a", "b", "c"]
+            for utt in wavs:
+                ours, theirs = (sf.read(tmp_path / f"{run}/reps{depth}/wavs/{j}/{utt}.wav")[0] for run in ("two", "one"))
+                assert np.allclose(ours, theirs, atol=1e-6)

@@ -16,28 +16,42 @@ template_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 
 # Options (each one: --name value).
 stage=1; stop_stage=6
-ngpu=0; nj=1; fs=8000; min_seconds=0.5
+ngpu=0; nj=1; inference_nj=1; fs=8000; min_seconds=0.5
 num_nodes=1; node_rank=0; dist_init_method=; train_cmd=
 train_set=train; valid_set=dev; test_sets=test
 enh_config=; inference_config=; inference_model=valid.loss.ave.pth
 inference_reps=; expdir=exp; dumpdir=dump; datadir=data
 local_data_opts=; enh_args=; hf_repo=
+speech_fold_length=80000; init_param=; activation_checkpointing=
 [ -f ./cmd.sh ] && . ./cmd.sh  # the recipe's train_cmd default (local or Slurm)
-options="stage stop_stage ngpu nj fs min_seconds num_nodes node_rank dist_init_method train_cmd \
-train_set valid_set test_sets enh_config inference_config inference_model inference_reps expdir \
-dumpdir datadir local_data_opts enh_args hf_repo"
+options="stage stop_stage ngpu nj inference_nj fs min_seconds num_nodes node_rank dist_init_method \
+train_cmd train_set valid_set test_sets enh_config inference_config inference_model inference_reps \
+expdir dumpdir datadir local_data_opts enh_args hf_repo speech_fold_length init_param \
+activation_checkpointing"
 help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
   --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re).
   --ngpu N trains on N GPUs of this node (one process each, DDP); 0 trains on the CPU.
   Several nodes: run stage 4 on every node with --num_nodes M --node_rank 0..M-1 and one
   --dist_init_method (tcp://<node 0 address>:<port>, or file://<path on a shared file system>).
-  --train_cmd is a prefix for the training command (cmd.sh sets it: empty, or srun ... on Slurm)."
+  --train_cmd is a prefix for the training command (cmd.sh sets it: empty, or srun ... on Slurm).
+  --inference_nj N decodes with N parallel jobs (stage 5; on the CPU each gets its share of threads).
+  --speech_fold_length L: with batch_type folded, batches shrink for utterances longer than L samples.
+  --init_param X starts training from a trained model: a packed_model.tar.gz (stage 7), a folder with
+    model.pth (e.g. convert_authors_model's output), or a .pth file (ESPnet's path:src:dst:exclude too).
+  --activation_checkpointing true recomputes each block in the backward pass (less memory, ~1 block
+    forward more per repetition); empty keeps the config's choice."
 . "$template_dir/utils/parse_options.sh"
 
 for name in stage stop_stage ngpu nj node_rank; do
     check_int "$name" "${!name}" 0
 done
 check_int stage "$stage" 1
+check_int inference_nj "$inference_nj" 1
+check_int speech_fold_length "$speech_fold_length" 1
+case "$activation_checkpointing" in
+    ""|true|false) ;;
+    *) echo "error: --activation_checkpointing must be true or false, got '$activation_checkpointing'" >&2; exit 2 ;;
+esac
 check_int num_nodes "$num_nodes" 1
 [ "$node_rank" -lt "$num_nodes" ] || { echo "error: --node_rank $node_rank must be < --num_nodes $num_nodes" >&2; exit 2; }
 [ "$num_nodes" -eq 1 ] || [ -n "$dist_init_method" ] || { echo "error: --num_nodes $num_nodes needs \
@@ -76,6 +90,11 @@ num_spk() {
     while [ -f "$dumpdir/$train_set/spk$((j + 1)).scp" ]; do j=$((j + 1)); done
     echo "$j"
 }
+
+# Training or decoding on GPUs that this machine lacks stops here, before hours of data preparation.
+if [ "$ngpu" -gt 0 ] && [ "$stage" -le 5 ] && [ "$stop_stage" -ge 4 ]; then
+    "$python" -m espnet2_tisdiss.stages.devices --ngpu "$ngpu" --config="$enh_config" --fs "$fs" || exit 2
+fi
 
 # Stages 1-3 write data/, dump/ and the statistics; 4-8 write exp/<config>/ (only node 0 of a
 # multi-node training: the other nodes share that folder on purpose).
@@ -120,15 +139,22 @@ if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nod
     fi
     [ "$ngpu" -eq 0 ] && dist_args+=(--dist_backend gloo)
     read -ra launcher <<< "$train_cmd"
-    shapes=()
-    for f in "$stats/train/"*_shape; do shapes+=("--train_shape_file=$f"); done
+    shapes=()  # one --fold_length per shape file (ESPnet's folded batches need them; others ignore them)
+    for f in "$stats/train/"*_shape; do shapes+=("--train_shape_file=$f" --fold_length "$speech_fold_length"); done
     for f in "$stats/valid/"*_shape; do shapes+=("--valid_shape_file=$f"); done
     data_args=(); add_data_args "$train_set" train_; add_data_args "$valid_set" valid_
+    model_args=()
+    if [ -n "$init_param" ]; then
+        init_file=$("$python" -m espnet2_tisdiss.stages.init_model --source="$init_param" --work_dir="$exp/init_model") \
+            || die "--init_param $init_param cannot be used (see above)"
+        model_args+=("--init_param=$init_file")
+    fi
+    [ -z "$activation_checkpointing" ] || model_args+=(--separator_conf "activation_checkpointing=$activation_checkpointing")
     read -ra extra_args <<< "$enh_args"  # split on blanks, as documented: "--max_epoch 10 --lr 1e-3"
     run_logged "$train_log" "${launcher[@]}" "$python" -m espnet2_tisdiss.bin.enh_train \
         --config="$enh_config" --ngpu "$ngpu" "${dist_args[@]}" \
         --resume true --output_dir="$exp" "${shapes[@]}" \
-        "${data_args[@]}" "${extra_args[@]}"
+        "${data_args[@]}" "${model_args[@]}" "${extra_args[@]}"
 fi
 
 decode_root="$exp/decode_$(basename "$inference_model" .pth)"
@@ -138,7 +164,7 @@ if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one 
         run_logged "$logs/stage5_decode_${split}.log" "$python" -m espnet2_tisdiss.bin.separate_depths \
             --train_config="$exp/config.yaml" --model_file="$exp/$inference_model" \
             --data_dir="$dumpdir/$split" --output_dir="$decode_root/$split" \
-            --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)" \
+            --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)" --nj "$inference_nj" \
             ${inference_reps:+--inference_reps $inference_reps} \
             ${inference_config:+"--inference_config=$inference_config"}
     done
