@@ -9,7 +9,8 @@ The tree that the official WHAMR! scripts write::
 names are wsj0-2mix's. As in the paper, the mixture is ``mix_<mix_type>`` (default
 ``both_reverb``: two reverberant speakers plus WHAM! noise) and the references are the
 anechoic ``s1_anechoic`` and ``s2_anechoic``, so the model separates, denoises and
-dereverberates at once. Data dirs ``<datadir>/{tr,cv,tt}``; utterance ids as in
+dereverberates at once. ``mix_single_*`` (speaker 1 alone plus noise) is refused: it is
+WHAMR!'s enhancement task, not separation. Data dirs ``<datadir>/{tr,cv,tt}``; utterance ids as in
 :mod:`.wsj0_2mix`. No sum check: the mixture is reverberant and the targets are not.
 
 Generating WHAMR! needs its room simulation (the official ``whamr_scripts`` with
@@ -27,7 +28,19 @@ from espnet2_tisdiss.corpora.common import (CorpusError, Mixture, checked, corpu
                                             find_dir, publish, run_cli, utt_id)
 
 SUBSETS = ("tr", "cv", "tt")
-MIX_TYPES = ("both_reverb", "single_reverb", "clean_reverb")
+MIX_TYPES = ("both_reverb", "clean_reverb")  # the two-speaker mixtures
+SINGLE_SPEAKER_TYPES = ("single_reverb", "single_anechoic")  # WHAMR!'s enhancement task
+
+
+def check_mix_type(mix_type: str) -> None:
+    """Refuse mixtures that are not two-speaker separation tasks, saying why."""
+    if mix_type in SINGLE_SPEAKER_TYPES:
+        raise CorpusError(
+            f"mix_{mix_type} holds speaker 1 alone (plus WHAM! noise): it is WHAMR!'s single-speaker "
+            "enhancement task, and pairing it with two references would train the model to invent a "
+            f"second speaker. For two-speaker separation use --mix_type {' or '.join(MIX_TYPES)}.")
+    if mix_type not in MIX_TYPES:
+        raise CorpusError(f"unknown WHAMR! mix_type {mix_type!r}; use one of {', '.join(MIX_TYPES)}.")
 TARGETS = ("s1_anechoic", "s2_anechoic")
 
 
@@ -60,6 +73,7 @@ def subset_mixtures(folder: Path, mix_type: str, label: str) -> List[Mixture]:
 def prepare(root: Path, datadir: Path, sample_rate: int = 8000, mode: str = "min",
             mix_type: str = "both_reverb", subsets: Sequence[str] = SUBSETS) -> Dict[str, int]:
     """Write ``<datadir>/<subset>`` for every subset; returns the counts."""
+    check_mix_type(mix_type)
     base = tree_root(root, sample_rate, mode)
     sets = {}
     for subset in subsets:
@@ -73,7 +87,8 @@ def main(argv=None) -> int:
     """Command line (see the module docstring)."""
     parser = corpus_parser("espnet2_tisdiss.corpora.whamr", __doc__)
     parser.add_argument("--whamr", type=Path, required=True, help="root of a generated WHAMR! tree")
-    parser.add_argument("--mix_type", default="both_reverb", choices=MIX_TYPES)
+    parser.add_argument("--mix_type", default="both_reverb",
+                        help=f"{' or '.join(MIX_TYPES)} (the single-speaker mixtures are refused)")
     args = parser.parse_args(argv)
     return run_cli(parser.prog, args.datadir,
                    lambda: prepare(args.whamr, args.datadir, args.sample_rate, args.mode, args.mix_type))

@@ -8,7 +8,8 @@ set -euo pipefail
 datadir=data; sample_rate=8000; mode=min; mix_type=both_reverb
 options="datadir sample_rate mode mix_type"
 help_message="Usage: $0 [options]  (WHAMR! data dirs; corpus path from db.sh)
-  --mix_type both_reverb (speech + noise), single_reverb or clean_reverb"
+  --mix_type both_reverb (two speakers + noise) or clean_reverb (two speakers); the single-speaker
+  mixtures (single_reverb) are WHAMR!'s enhancement task and are refused"
 . ./utils/parse_options.sh
 
 stamp="$datadir/.done_whamr_${sample_rate}_${mode}_${mix_type}"
