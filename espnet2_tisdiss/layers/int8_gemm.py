@@ -40,7 +40,11 @@ def int8_linear(x: torch.Tensor, packed: torch.ScriptObject) -> torch.Tensor:
 
 
 class InferenceOnly:
-    """Mixin for modules holding packed int8 weights: eval mode only (``.train()`` is refused)."""
+    """Mixin for modules holding packed int8 weights: eval mode only, always their int8 path."""
+
+    def tuned(self, x) -> bool:
+        """Always: the int8 kernels are a CPU path with no plain counterpart (``layers.paths``)."""
+        return True
 
     def train(self, mode: bool = True):
         if mode:

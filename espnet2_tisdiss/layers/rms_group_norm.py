@@ -4,13 +4,18 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from espnet2_tisdiss.layers.paths import TwoPaths
 
-class RMSGroupNorm(nn.Module):
+
+class RMSGroupNorm(TwoPaths, nn.Module):
     """Normalise each group of channels by its root mean square, then scale.
 
     The channels of every position (TF bin, speaker, ...) are split into
     ``num_groups`` groups; each group is divided by ``rms + eps`` and the result
     is multiplied by a learned per-channel gain. There is no bias.
+
+    Plain path (``layers.paths``): the formula under standard autograd; tuned
+    path: the same formula with a hand-written backward (fewer kernels).
 
     References:
         K. Saijo et al., "TF-Locoformer: Transformer with Local Modeling by
@@ -38,7 +43,11 @@ class RMSGroupNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _RMSGroupNormFunction.apply(x, self.weight, self.num_groups, self.eps)
+        if self.tuned(x):
+            return _RMSGroupNormFunction.apply(x, self.weight, self.num_groups, self.eps)
+        grouped = x.unflatten(-1, (self.num_groups, -1))  # [..., G, C/G]
+        rms = grouped.pow(2).mean(-1, keepdim=True).sqrt()  # [..., G, 1]
+        return (grouped / (rms + self.eps)).flatten(-2) * self.weight  # [..., C]
 
 
 class _RMSGroupNormFunction(torch.autograd.Function):

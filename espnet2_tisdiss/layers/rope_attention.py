@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from espnet2_tisdiss.layers.paths import TwoPaths
+
 # Note: for the speaker path (L = J, tens of thousands of sequences) SDPA's
 # CPU flash kernel spends its time on per-sequence setup; its plain-matmul
 # ("math") backend is about 2x faster there and slower for long sequences.
@@ -41,17 +43,18 @@ class RotaryEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.rotate(x, self.rotation(x.shape[-2], x.dtype), axis=-2)
 
-    def rotation(self, length: int, dtype: torch.dtype) -> torch.Tensor:
+    def rotation(self, length: int, dtype: torch.dtype, real: bool = False) -> torch.Tensor:
         """The rotation table: ``cos + i sin`` of every angle, complex [L, D/2].
 
         Angles are computed in float32 (as the authors' code does) and then
-        cast to ``dtype``'s precision; for dtypes without a complex
-        counterpart on the CPU, returns the real table [L, D/2, 2] (cos, sin).
+        cast to ``dtype``'s precision. With ``real``, or for dtypes without a
+        complex counterpart on the CPU, returns the real table [L, D/2, 2]
+        (cos, sin).
         """
         positions = torch.arange(length, device=self.inv_freq.device, dtype=torch.float32)
         angles = positions[:, None] * self.inv_freq[None, :]  # [L, D/2]
         cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
-        if dtype in (torch.float32, torch.float64):
+        if not real and dtype in (torch.float32, torch.float64):
             return torch.complex(cos, sin)
         return torch.stack((cos, sin), -1)
 
@@ -89,14 +92,17 @@ def _is_complex_viewable(x: torch.Tensor) -> bool:
     )
 
 
-class RoPESelfAttention(nn.Module):
+class RoPESelfAttention(TwoPaths, nn.Module):
     """Multi-head self-attention along one axis, RoPE on queries and keys.
 
     The attention runs along ``axis`` of a channels-last tensor; every other
-    dimension is a batch dimension. No transposes are needed: query, key and
-    value are viewed as [N, R*h, L, D] (R = the dims between ``axis`` and C,
-    treated as extra heads), which is what ``scaled_dot_product_attention``
-    takes.
+    dimension is a batch dimension. Two implementations (``layers.paths``):
+    the plain one moves the sequence to [N, L, C], applies RoPE with real
+    cos/sin arithmetic and calls ``scaled_dot_product_attention`` on
+    [N, h, L, D] with PyTorch's backend choice. The tuned CPU one needs no
+    transposes: query, key and value are viewed as [N, R*h, L, D] (R = the
+    dims between ``axis`` and C, treated as extra heads), RoPE is one complex
+    product, and short sequences use SDPA's math backend.
 
     Args:
         dim (int): input/output channels C.
@@ -127,6 +133,8 @@ class RoPESelfAttention(nn.Module):
         axis = axis % x.dim() - x.dim()
         if axis == -1:
             raise ValueError("RoPESelfAttention: axis must not be the channel axis.")
+        if not self.tuned(x):
+            return self._plain(x, axis)
         x = x.contiguous()
         length = x.shape[axis]
         batch, rest = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 : -1])
@@ -141,6 +149,22 @@ class RoPESelfAttention(nn.Module):
                 dropout_p=self.dropout if self.training else 0.0,
             ).transpose(1, 2)  # [N, L, R*h, D]
         out = self.project_out(out.reshape(*x.shape[:-1], -1))  # [..., C]
+        return self.out_dropout(out) if self.training and self.dropout > 0 else out
+
+    def _plain(self, x: torch.Tensor, axis: int) -> torch.Tensor:
+        """The attention on [N, h, L, D] with standard autograd; the input's shape, contiguous."""
+        seq = x.movedim(axis, -2)  # [..., L, C]
+        lead, (length, channels) = seq.shape[:-2], seq.shape[-2:]
+        qkv = self.qkv(seq.reshape(-1, length, channels))  # [N, L, 3A]
+        query, key, value = qkv.unflatten(-1, (3, self.n_heads, -1)).permute(2, 0, 3, 1, 4)  # [N, h, L, D]
+        rotation = self.rope.rotation(length, query.dtype, real=True)  # [L, D/2, 2]
+        query = self.rope.rotate(query, rotation, axis=-2)
+        key = self.rope.rotate(key, rotation, axis=-2)
+        out = F.scaled_dot_product_attention(
+            query, key, value, dropout_p=self.dropout if self.training else 0.0
+        )  # [N, h, L, D]
+        out = self.out_proj(out.transpose(1, 2).flatten(-2))  # [N, L, C]
+        out = out.reshape(*lead, length, channels).movedim(-2, axis).contiguous()
         return self.out_dropout(out) if self.training and self.dropout > 0 else out
 
     def project_qkv(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -10,15 +10,19 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from espnet2_tisdiss.layers.conv2d import conv2d
+from espnet2_tisdiss.layers.paths import TwoPaths
 
 
-class SwiGLUConvDeconv1d(nn.Module):
+class SwiGLUConvDeconv1d(TwoPaths, nn.Module):
     """Feed-forward network with local modelling: Conv1d -> SwiGLU -> ConvTranspose1d.
 
     The sequence axis is padded so that the transposed convolution returns
     exactly as many positions as went in; positions are then cropped back.
 
-    Any axis of a channels-last tensor can be the sequence, with no transpose:
+    Two implementations of the same function, chosen per call by
+    ``layers.paths``: the plain one moves the sequence to an [N, C, L] tensor
+    and runs ``nn.Conv1d`` and ``nn.ConvTranspose1d`` (standard autograd). The
+    tuned CPU one works on any axis of a channels-last tensor, with no transpose:
 
     * the tensor is viewed as an NCHW image in channels-last memory with the
       sequence as its height or width, and convolved with (K, 1) or (1, K)
@@ -69,6 +73,8 @@ class SwiGLUConvDeconv1d(nn.Module):
         axis = axis % x.dim() - x.dim()
         if axis == -1:
             raise ValueError("SwiGLUConvDeconv1d: axis must not be the channel axis.")
+        if not self.tuned(x):
+            return self._plain(x, axis)
         if x.shape[axis] <= self.kernel_size:
             return self._banded(x, axis)
         return self._convolved(x, axis)
@@ -78,6 +84,20 @@ class SwiGLUConvDeconv1d(nn.Module):
         overlap = self.kernel_size - self.stride
         n_steps = math.ceil((length + 2 * overlap - self.kernel_size) / self.stride)
         return overlap, n_steps * self.stride + self.kernel_size - length - overlap
+
+    def _plain(self, x: torch.Tensor, axis: int) -> torch.Tensor:
+        """Pad, Conv1d, SwiGLU, ConvTranspose1d and crop on [N, C, L]; standard autograd.
+
+        Returns the input's shape [..., L, ..., C], contiguous.
+        """
+        seq = x.movedim(axis, -2)  # [..., L, C]
+        lead, (length, channels) = seq.shape[:-2], seq.shape[-2:]
+        seq = seq.reshape(-1, length, channels).transpose(1, 2)  # [N, C, L]
+        front, back = self.padding(length)
+        value, gate = self.conv(F.pad(seq, (front, back))).chunk(2, dim=1)  # [N, H, L1] each
+        out = self.deconv(self._drop(value * F.silu(gate)))[..., front : front + length]  # [N, C, L]
+        out = out.transpose(1, 2).reshape(*lead, length, channels)  # [..., L, C]
+        return self._drop(out.movedim(-2, axis).contiguous())
 
     def _convolved(self, x: torch.Tensor, axis: int) -> torch.Tensor:
         """Both convolutions as 2-D convolutions of a channels-last image."""

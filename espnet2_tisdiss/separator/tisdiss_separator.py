@@ -19,6 +19,7 @@ from torch.utils.checkpoint import checkpoint
 
 from espnet2_tisdiss.layers.locoformer import TFLocoformerBlock
 from espnet2_tisdiss.layers.mixture_residual import MixtureResidual
+from espnet2_tisdiss.layers.paths import check_layer_path, set_layer_path
 from espnet2_tisdiss.layers.spectrogram_conv import SpectrogramDecoder, SpectrogramEncoder
 from espnet2_tisdiss.layers.speaker_splitter import SpeakerSplitter
 
@@ -82,6 +83,12 @@ class TISDiSSSeparator(AbsSeparator):
             backward (torch.utils.checkpoint, non-reentrant): activation
             memory no longer grows with N_re by a whole block per repetition,
             for about one extra forward of compute. Same gradients.
+        layer_path (str): which implementation the layers run
+            (``espnet2_tisdiss.layers.paths``): ``"auto"`` (tuned on the CPU,
+            plain elsewhere, decided per call by the input's device),
+            ``"plain"`` (standard PyTorch modules and autograd) or
+            ``"tuned"`` (the CPU-tuned code). Same parameters and state_dict
+            for all three. Also settable as an attribute.
 
     Shapes:
         input: complex [B, T, F]; ilens: [B].
@@ -116,6 +123,8 @@ class TISDiSSSeparator(AbsSeparator):
         inference_reps: Optional[int] = None,
         # training memory
         activation_checkpointing: bool = False,
+        # implementation
+        layer_path: str = "auto",
     ):
         super().__init__()
         self._num_spk = _check_count("num_spk", num_spk)
@@ -157,10 +166,21 @@ class TISDiSSSeparator(AbsSeparator):
             for _ in range(re_layers)
         )
         self.decoder = SpectrogramDecoder(emb_dim)
+        self.layer_path = layer_path
 
     @property
     def num_spk(self) -> int:
         return self._num_spk
+
+    @property
+    def layer_path(self) -> str:
+        """The layers' implementation: ``"auto"``, ``"plain"`` or ``"tuned"``."""
+        return self._layer_path
+
+    @layer_path.setter
+    def layer_path(self, value: str) -> None:
+        self._layer_path = check_layer_path(value)
+        set_layer_path(self, value)
 
     @property
     def inference_reps(self) -> int:

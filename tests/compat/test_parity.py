@@ -14,11 +14,13 @@ def max_rel_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 @pytest.mark.slow
-def test_reproduces_authors_outputs(reference_dir):
+@pytest.mark.parametrize("layer_path", ["plain", "tuned"])
+def test_reproduces_authors_outputs(reference_dir, layer_path):
     meta = json.loads((reference_dir / "meta.json").read_text())
     state = load_state_dict_file(reference_dir / "reference_state_dict.pt")
     io = torch.load(reference_dir / "io.pt", weights_only=True)
     sep = separator_from_authors(meta["separator_conf"], state)
+    sep.layer_path = layer_path
     spec, ilens = io["input"], io["ilens"]
     with torch.no_grad():
         sep.train()  # dropout is 0, so training mode is deterministic

@@ -17,13 +17,15 @@ def max_rel_error(ours, reference) -> float:
     return ((ours - reference).abs().max() / reference.abs().max()).item()
 
 
+@pytest.mark.parametrize("layer_path", ["plain", "tuned"])
 @pytest.mark.parametrize("name", ["j3_emb24", "layers2_stride2"])
-def test_reproduces_authors_outputs(name):
+def test_reproduces_authors_outputs(name, layer_path):
     meta = json.loads((FIXTURES / name / "meta.json").read_text())
     io = torch.load(FIXTURES / name / "io.pt", weights_only=True)
     conf = meta["separator_conf"]
     sep = separator_from_authors(conf, load_state_dict_file(FIXTURES / name / "reference_state_dict.pt"),
                                  input_dim=io["input"].shape[-1])
+    sep.layer_path = layer_path
     assert sep.num_spk == conf["num_spk"] and sep.n_re == conf["reconstructor_repeat_times"]
     spec, ilens = io["input"], io["ilens"]
     with torch.no_grad():

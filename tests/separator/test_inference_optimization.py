@@ -25,6 +25,16 @@ def test_float32_keeps_outputs_and_int8_stays_close():
             assert len(depths) == 3 and error.item() < 0.2
 
 
+@pytest.mark.skipif("x86" not in torch.backends.quantized.supported_engines, reason="no x86 int8 engine")
+def test_int8_layers_keep_their_int8_kernels_on_the_plain_path():
+    sep = optimize_for_inference(TISDiSSSeparator(9, **TINY), "int8")
+    spec, ilens = random_stft(), torch.tensor([10, 7])
+    with torch.inference_mode():
+        int8 = torch.stack(sep(spec, ilens)[0])
+        sep.layer_path = "plain"  # the norms and the splitter switch; the int8 layers cannot
+        assert torch.allclose(torch.stack(sep(spec, ilens)[0]), int8, rtol=1e-4, atol=1e-6)
+
+
 def test_bad_dtype_names_the_choices():
     with pytest.raises(ValueError, match="autocast"):
         optimize_for_inference(TISDiSSSeparator(9, **TINY), "bfloat16")
