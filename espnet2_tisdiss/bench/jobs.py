@@ -16,6 +16,8 @@ from espnet2_tisdiss.separator.inference_optimization import NATIVE_BF16_FLAGS, 
 
 WORKER = Path(__file__).with_name("worker.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Our separator options that choose how it runs, not the model: the authors' code has none of them.
+RUNTIME_OPTIONS = ("inference_reps", "activation_checkpointing", "layer_path")
 SHOWN_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
@@ -31,13 +33,18 @@ def authors_conf(ours: Dict[str, Any]) -> Dict[str, Any]:
     Their supervision flags are all off (only the final output is decoded in
     eval mode; in training they then return every stage, see bench/worker.py).
     """
-    conf = {OPTION_NAMES[k]: v for k, v in ours.items()}
+    conf = {OPTION_NAMES[k]: v for k, v in ours.items() if k not in RUNTIME_OPTIONS}
     conf.setdefault("attention_dim", ours["emb_dim"])
     conf["ffn_hidden_dim"] = [ours["ffn_hidden_dim"]] * 2
     conf.update(REQUIRED_VALUES)
     conf.update(dict.fromkeys(SUPERVISION_FLAGS, False))
     conf["flash_attention"] = False
     return conf
+
+
+def authors_training_conf(ours: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`authors_conf` with the paper's supervision: the splitter and every repetition decoded."""
+    return dict(authors_conf(ours), spliter_loss=True, reconstructor_multi_decoder=True)
 
 
 def run_worker(job: Dict[str, Any], python: Optional[str] = None, authors_src: Optional[Path] = None) -> Dict:

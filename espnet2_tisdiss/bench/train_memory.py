@@ -30,11 +30,36 @@ from pathlib import Path
 import torch
 
 from espnet2_tisdiss.bench.inference import print_table
-from espnet2_tisdiss.bench.jobs import authors_conf, machine_line, matmul_peak, run_worker
-from espnet2_tisdiss.bench.train_step import add_model_arguments, model_options
+from espnet2_tisdiss.bench.jobs import authors_training_conf, machine_line, matmul_peak, run_worker
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
 FS, N_FFT, HOP = 8000, 128, 64
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The separator options measured (all but N_re), default emb 32."""
+    parser.add_argument("--emb-dim", type=int, default=32)
+    parser.add_argument("--n-heads", type=int, default=4)
+    parser.add_argument("--ffn-hidden-dim", type=int, default=64,
+                        help="0 means 2 * emb_dim")
+    parser.add_argument("--ffn-kernel-size", type=int, default=4)
+    parser.add_argument("--num-groups", type=int, default=4)
+    parser.add_argument("--num-spk", type=int, default=2)
+    parser.add_argument("--n-sep", type=int, default=1)
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    """TISDiSSSeparator options (but n_re) from :func:`add_model_arguments`'s arguments."""
+    return dict(
+        num_spk=args.num_spk,
+        n_sep=args.n_sep,
+        emb_dim=args.emb_dim,
+        n_heads=args.n_heads,
+        ffn_hidden_dim=args.ffn_hidden_dim or 2 * args.emb_dim,
+        ffn_kernel_size=args.ffn_kernel_size,
+        ffn_stride=1,
+        num_groups=args.num_groups,
+    )
 
 
 def main() -> None:
@@ -75,8 +100,7 @@ def main() -> None:
                            device="cpu", input=str(spec), steps=args.steps, warmup=args.warmup,
                            state_dict=str(Path(tmp) / f"{label}{n_re}.pt"), profile=args.profile)
                 if label == "authors":
-                    theirs = dict(authors_conf(conf), spliter_loss=True, reconstructor_multi_decoder=True)
-                    measured[label] = run_worker(dict(job, impl="authors", conf=theirs),
+                    measured[label] = run_worker(dict(job, impl="authors", conf=authors_training_conf(conf)),
                                                  args.authors_python, args.authors_src)
                 else:
                     ours = dict(conf, activation_checkpointing=label == "ours ckpt")

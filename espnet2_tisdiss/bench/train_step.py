@@ -1,180 +1,202 @@
-"""Time one training step (and eval forwards) of the TISDiSS separator on the CPU.
+"""Training step time and memory, and inference RTF per depth, of every implementation on one device.
 
-Run ``python -m espnet2_tisdiss.bench.train_step [--emb-dim 32] [--profile]``.
+Run ``python -m espnet2_tisdiss.bench.train_step --device cuda`` (or ``--device cpu``;
+``--authors_src DIR --authors_python PY`` adds the authors' code).
 
-A training step is: forward in training mode (all N_re + 1 decoded stages),
-a loss on the decoded complex outputs (mean magnitude, a stand-in for SI-SNR
-with the same backward structure through ``abs``), backward, and an AdamW
-step. The input is ``--batch`` random one-second 8 kHz mixtures as ESPnet's
-STFT (n_fft 128, hop 64, centred) gives them: T=126 frames, F=65 bins.
+For one training config (``--config``, default the paper's 8.0M model
+``conf/tisdiss_sep1x2_re1x6.yaml``) and a batch of random mixtures (default
+the paper's: ``--batch 6`` x ``--seconds 4`` at 8 kHz, as the config's STFT
+gives them), every combination of
 
-Prints figures only (no assertions): parameter count, mean seconds per
-training step after warm-up, and mean seconds per eval forward at depth 1
-and 6. With ``--profile`` also the top ops of one training step by self CPU
-time (torch.profiler).
+* implementation: the authors' code (with ``--authors_src``), our ``plain``
+  and our ``tuned`` layer path (``layer_path``, see ``espnet2_tisdiss.layers.paths``);
+* dtype: float32, and bfloat16 autocast where the device computes it natively
+  (``espnet2_tisdiss.inference.precision``; ``--dtypes`` forces a list);
+* activation checkpointing off and on (``separator_conf:
+  activation_checkpointing``; ours only)
+
+runs in its own process (bench/worker.py): ``--warmup`` training steps, then
+the fastest of ``--steps`` timed steps (forward in training mode with every
+decoded stage, a loss on each, backward, AdamW). Memory: on CUDA
+``torch.cuda.max_memory_allocated`` (peak) and the peak minus the weights
+("step"); on the CPU the peak resident memory (VmHWM, imports included) and its
+growth over the built model ("step"). "MiB per s audio" is the step memory
+divided by the seconds of audio in the batch. A row that fails (e.g. out of
+memory) says why and the others go on.
+
+Then one eval forward per implementation and dtype on one ``--infer_seconds``
+mixture gives the real-time factor at every depth of ``--depths`` (measured
+as bench/inference.py does).
 """
 
 import argparse
-import os
-import statistics
-import time
-from typing import Callable, List, Tuple
+import tempfile
+from pathlib import Path
+from typing import Dict, List
 
 import torch
+import yaml
 
+from espnet2_tisdiss.bench.inference import print_table
+from espnet2_tisdiss.bench.jobs import (
+    REPO_ROOT, authors_conf, authors_training_conf, machine_line, run_worker, separator_conf,
+)
+from espnet2_tisdiss.inference.precision import check_device, default_dtype, resolve_dtype
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
-FRAMES, FREQS = 126, 65  # 1 s at 8 kHz, n_fft 128, hop 64, centred
+
+def comma_list(cast):
+    return lambda text: [cast(item) for item in text.split(",")]
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """The separator options of the training benchmarks (all but N_re), default emb 32."""
-    parser.add_argument("--emb-dim", type=int, default=32)
-    parser.add_argument("--n-heads", type=int, default=4)
-    parser.add_argument("--ffn-hidden-dim", type=int, default=64,
-                        help="0 means 2 * emb_dim")
-    parser.add_argument("--ffn-kernel-size", type=int, default=4)
-    parser.add_argument("--num-groups", type=int, default=4)
-    parser.add_argument("--num-spk", type=int, default=2)
-    parser.add_argument("--n-sep", type=int, default=1)
-
-
-def model_options(args: argparse.Namespace) -> dict:
-    """TISDiSSSeparator options (but n_re) from :func:`add_model_arguments`'s arguments."""
-    return dict(
-        num_spk=args.num_spk,
-        n_sep=args.n_sep,
-        emb_dim=args.emb_dim,
-        n_heads=args.n_heads,
-        ffn_hidden_dim=args.ffn_hidden_dim or 2 * args.emb_dim,
-        ffn_kernel_size=args.ffn_kernel_size,
-        ffn_stride=1,
-        num_groups=args.num_groups,
-    )
-
-
-def build_separator(args: argparse.Namespace) -> TISDiSSSeparator:
-    torch.manual_seed(0)
-    return TISDiSSSeparator(input_dim=FREQS, n_re=args.n_re, **model_options(args))
-
-
-def stage_loss(stages: List[List[torch.Tensor]]) -> torch.Tensor:
-    """Mean |.| over every stage and speaker (complex [B, T, F] each)."""
-    return sum(spec.abs().mean() for stage in stages for spec in stage) / len(stages)
-
-
-def _busy_seconds() -> Tuple[float, float]:
-    """CPU seconds used so far by the whole machine and by this process (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:9]]
-    machine = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
-    with open("/proc/self/stat") as f:
-        own = f.read().rsplit(")", 1)[1].split()
-    return machine / tick, (int(own[11]) + int(own[12])) / tick  # utime + stime
-
-
-def wait_until_idle(max_seconds: float = 120.0) -> None:
-    """Wait until no other process is runnable for half a second (Linux)."""
-    deadline, quiet = time.monotonic() + max_seconds, 0
-    while quiet < 5 and time.monotonic() < deadline:
-        with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])  # includes us
-        quiet = quiet + 1 if running <= 1 else 0
-        time.sleep(0.1)
-
-
-def time_calls(
-    fn: Callable[[], None], warmup: int, repeats: int, quiet: bool = False
-) -> List[float]:
-    """Seconds per call after ``warmup`` calls.
-
-    With ``quiet`` (a shared Linux machine), each timed call starts when no
-    other process runs, and is repeated (up to 4 more times) when other
-    processes used more than 5% of a core meanwhile.
-    """
-    for _ in range(warmup):
-        fn()
-    seconds = []
-    for _ in range(repeats):
-        for _attempt in range(5):
-            if quiet:
-                wait_until_idle()
-            machine, own = _busy_seconds()
-            start = time.perf_counter()
-            fn()
-            wall = time.perf_counter() - start
-            machine_after, own_after = _busy_seconds()
-            others = (machine_after - machine) - (own_after - own)
-            if not quiet or others <= 0.05 * wall:
-                break
-        seconds.append(wall)
-    return seconds
-
-
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_model_arguments(parser)
-    parser.add_argument("--n-re", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cuda", help="cuda, cuda:<index> or cpu")
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "conf/tisdiss_sep1x2_re1x6.yaml",
+                        help="training config whose separator_conf and STFT are measured")
+    parser.add_argument("--batch", type=int, default=6, help="mixtures per training step")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each training mixture")
+    parser.add_argument("--fs", type=int, default=8000, help="sample rate in Hz")
+    parser.add_argument("--paths", type=comma_list(str), default=["plain", "tuned"],
+                        help="our layer paths to measure (plain, tuned)")
+    parser.add_argument("--dtypes", type=comma_list(str), default=None,
+                        help="default: float32, plus bfloat16 where the device computes it natively")
+    parser.add_argument("--checkpointing", type=comma_list(str), default=["off", "on"],
+                        help="activation checkpointing settings to measure (off, on)")
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--eval-repeats", type=int, default=3)
-    parser.add_argument("--no-eval", action="store_true", help="skip the eval timings")
-    parser.add_argument("--quiet-machine", action="store_true",
-                        help="Linux: time only calls during which no other process ran "
-                        "(waits, and retries a call up to 4 times)")
-    parser.add_argument("--profile", action="store_true",
-                        help="print the top ops of one training step")
-    parser.add_argument("--profile-rows", type=int, default=25)
-    args = parser.parse_args()
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps (the fastest is shown)")
+    parser.add_argument("--depths", type=comma_list(int), default=[1, 3, 6, 8],
+                        help="inference depths for the RTF table")
+    parser.add_argument("--infer_seconds", type=float, default=4.0, help="length of the inference mixture")
+    parser.add_argument("--no_inference", action="store_true", help="skip the RTF table")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
+    parser.add_argument("--authors_src", type=Path, help="a checkout of the authors' code")
+    parser.add_argument("--authors_python", default=None,
+                        help="interpreter for the authors' code (default: this one)")
+    args = parser.parse_args(argv)
+    for path in args.paths:
+        if path not in ("plain", "tuned"):
+            parser.error(f"--paths: {path!r} is not one of plain, tuned")
+    for setting in args.checkpointing:
+        if setting not in ("off", "on"):
+            parser.error(f"--checkpointing: {setting!r} is not one of off, on")
+    return args
 
-    torch.set_num_threads(args.threads)
-    sep = build_separator(args)
-    n_params = sum(p.numel() for p in sep.parameters())
-    torch.manual_seed(1)
-    spec = torch.randn(args.batch, FRAMES, FREQS, dtype=torch.complex64)
-    ilens = torch.full((args.batch,), FRAMES)
-    optim = torch.optim.AdamW(sep.parameters(), lr=1e-4)
 
-    def train_step() -> None:
-        sep.train()
-        optim.zero_grad(set_to_none=True)
-        stages, _, _ = sep(spec, ilens)
-        stage_loss(stages).backward()
-        optim.step()
+def stft_conf(config: Path) -> Dict:
+    """The encoder's n_fft and hop_length of a training config."""
+    with open(config) as f:
+        encoder = yaml.safe_load(f)["encoder_conf"]
+    return dict(n_fft=encoder["n_fft"], hop=encoder["hop_length"])
 
-    print(f"config: emb_dim={args.emb_dim} n_heads={args.n_heads} "
-          f"ffn_hidden_dim={args.ffn_hidden_dim or 2 * args.emb_dim} "
-          f"kernel={args.ffn_kernel_size} groups={args.num_groups} J={args.num_spk} "
-          f"n_sep={args.n_sep} n_re={args.n_re}; input [{args.batch}, {FRAMES}, {FREQS}]; "
-          f"threads={torch.get_num_threads()}; torch {torch.__version__}")
-    print(f"parameters: {n_params} ({n_params / 1e6:.3f} M)")
-    seconds = time_calls(train_step, args.warmup, args.steps, args.quiet_machine)
-    print(f"train step: mean {statistics.mean(seconds):.3f} s, "
-          f"min {min(seconds):.3f} s over {len(seconds)} steps")
 
-    if not args.no_eval:
-        sep.eval()
-        for depth in (1, 6):
-            sep.inference_reps = depth
+def implementations(args) -> List[str]:
+    return (["authors"] if args.authors_src else []) + args.paths
 
-            def forward() -> None:
-                with torch.inference_mode():
-                    sep(spec, ilens)
 
-            seconds = time_calls(forward, 1, args.eval_repeats, args.quiet_machine)
-            print(f"eval forward depth {depth}: mean {statistics.mean(seconds):.3f} s, "
-                  f"min {min(seconds):.3f} s")
+def variants(args, dtypes: List[str]) -> List[Dict]:
+    """The measured training rows, the baseline (ratio 1.00) first; the authors' code has no checkpointing."""
+    return [dict(impl=impl, dtype=dtype, ckpt=ckpt) for impl in implementations(args) for dtype in dtypes
+            for ckpt in args.checkpointing if impl != "authors" or ckpt == "off"]
 
-    if args.profile:
-        from torch.profiler import ProfilerActivity, profile
 
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            train_step()
-        print(prof.key_averages().table(sort_by="self_cpu_time_total",
-                                        row_limit=args.profile_rows))
+def measure(variant: Dict, conf: Dict, job: Dict, args, tmp: Path) -> Dict:
+    """The worker's result for one variant, or {"error": <the last line it printed>}."""
+    job = dict(job, dtype=variant["dtype"])
+    try:
+        if variant["impl"] == "authors":
+            theirs = authors_training_conf(conf) if job["task"] == "train" else authors_conf(conf)
+            job.update(impl="authors", conf=theirs, state_dict=str(tmp / "authors.pt"))
+            return run_worker(job, args.authors_python, args.authors_src)
+        ours = dict(conf, layer_path=variant["impl"], activation_checkpointing=variant["ckpt"] == "on")
+        return run_worker(dict(job, impl="ours", conf=ours, state_dict=str(tmp / "ours.pt")))
+    except RuntimeError as err:
+        lines = [line for line in str(err).splitlines() if line.strip()]
+        return {"error": lines[-1][:120] if lines else "failed"}
+
+
+def memory_columns(result: Dict, audio_seconds: float) -> List[str]:
+    """Peak MiB, step MiB and step MiB per second of audio (GPU figures where measured)."""
+    if "peak_gpu_mib" in result:
+        peak, step = result["peak_gpu_mib"], result["peak_gpu_mib"] - result["gpu_model_mib"]
+    else:
+        peak, step = result["peak_rss_mib"], result["peak_rss_mib"] - result["rss_model_mib"]
+    return [f"{peak:.0f}", f"{step:.0f}", f"{step / audio_seconds:.0f}"]
+
+
+def label(variant: Dict) -> str:
+    return "authors" if variant["impl"] == "authors" else f"ours {variant['impl']}"
+
+
+def train_table(measured: List, audio_seconds: float) -> None:
+    """One row per training variant; speed-up against the first that ran."""
+    base = next((r for _, r in measured if "error" not in r), None)
+    rows = []
+    for variant, r in measured:
+        cells = [label(variant), variant["dtype"], variant["ckpt"]]
+        if "error" in r:
+            rows.append(cells + ["failed: " + r["error"]] + [""] * 4)
+            continue
+        rows.append(cells + [f"{r['step_s']:.3f}", f"{base['step_s'] / r['step_s']:.2f}"]
+                    + memory_columns(r, audio_seconds))
+    print_table(["path", "dtype", "ckpt", "step s", "speed-up", "peak MiB", "step MiB",
+                 "MiB per s audio"], rows)
+
+
+def inference_table(args, measured: List) -> None:
+    """One row per implementation and dtype: RTF at every depth, peak memory."""
+    rows = []
+    for variant, r in measured:
+        cells = [label(variant), variant["dtype"]]
+        if "error" in r:
+            rows.append(cells + ["failed: " + r["error"]] + [""] * len(args.depths))
+            continue
+        memory = r.get("peak_gpu_mib", r["peak_rss_mib"])
+        rows.append(cells + [f"{r['seconds'][str(d)] / args.infer_seconds:.3f}" for d in args.depths]
+                    + [f"{memory:.0f}"])
+    print_table(["path", "dtype"] + [f"RTF@{d}" for d in args.depths] + ["peak MiB"], rows)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    device = check_device(args.device)
+    if args.dtypes:
+        dtypes = [resolve_dtype(device, d) for d in args.dtypes]  # warns where bfloat16 is emulated
+    else:
+        dtypes = ["float32"] + (["bfloat16"] if default_dtype(device) == "bfloat16" else [])
+    conf, stft = separator_conf(args.config), stft_conf(args.config)
+    freqs = stft["n_fft"] // 2 + 1
+    frames = int(args.seconds * args.fs) // stft["hop"] + 1
+    audio_seconds = args.batch * args.seconds
+    n_params = sum(p.numel() for p in TISDiSSSeparator(freqs, **conf).parameters())
+    print(machine_line(args.threads))
+    print(f"device: {device}; model: {args.config.name} ({n_params / 1e6:.3f} M parameters, "
+          f"n_re {conf.get('n_re', 6)}); training batch {args.batch} x {args.seconds:g} s = "
+          f"{audio_seconds:g} s of audio = [{args.batch}, {frames}, {freqs}]; fastest of "
+          f"{args.steps} steps after {args.warmup} warm-up")
+    if device.type == "cuda":
+        print("memory: torch.cuda.max_memory_allocated; step = peak - weights")
+    else:
+        print("memory: peak RSS (VmHWM); step = peak - RSS of the built model")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        torch.manual_seed(1)
+        torch.save(torch.randn(args.batch, frames, freqs, dtype=torch.complex64), tmp / "train.pt")
+        job = dict(task="train", input_dim=freqs, threads=args.threads, device=str(device),
+                   input=str(tmp / "train.pt"), steps=args.steps, warmup=args.warmup)
+        measured = [(v, measure(v, conf, job, args, tmp)) for v in variants(args, dtypes)]
+        train_table(measured, audio_seconds)
+        if args.no_inference:
+            return
+        infer_frames = int(args.infer_seconds * args.fs) // stft["hop"] + 1
+        torch.save(torch.randn(1, infer_frames, freqs, dtype=torch.complex64), tmp / "infer.pt")
+        job = dict(job, task="infer", input=str(tmp / "infer.pt"), depths=args.depths, compile=False)
+        measured = [(v, measure(v, conf, job, args, tmp)) for v in
+                    (dict(impl=impl, dtype=dtype, ckpt="off") for impl in implementations(args) for dtype in dtypes)]
+        print(f"\ninference: one eval forward of 1 x {args.infer_seconds:g} s; "
+              "RTF = seconds to the depth-k output per second of audio")
+        inference_table(args, measured)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Job keys: impl ("ours" | "authors"), task ("infer" | "train"), conf
 input (path of a saved complex [B, T, F] spectrogram), and per task:
 infer: depths, dtype ("float32" | "int8" | "bfloat16"), compile, output
 (path to save the max-depth output), profile (bool); train: steps, warmup,
-profile (bool: seconds and GFLOP per op kind of one more step).
+dtype ("float32" | "bfloat16"), profile (bool: seconds and GFLOP per op kind
+of one more step).
 
 Prints one line ``RESULT <json>``.
 """
@@ -65,9 +66,14 @@ class RepetitionClock:
         last_layer.register_forward_hook(lambda *_: self.stamps.append(self.now()))
 
     def now(self) -> float:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter()
+        return now(self.device)
+
+
+def now(device: torch.device) -> float:
+    """``time.perf_counter()`` once the work queued on ``device`` has finished."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
 
 
 def last_reconstruction_layer(model, impl: str) -> torch.nn.Module:
@@ -224,17 +230,25 @@ def main() -> None:
 
 
 def train(job) -> dict:
-    """Seconds per training step (forward in training mode, loss, backward, AdamW)."""
+    """Seconds per training step (forward in training mode, loss, backward, AdamW) and peak memory.
+
+    Optional job keys: device ("cpu" | "cuda"), dtype ("float32" | "bfloat16":
+    the forward under bfloat16 autocast, as ESPnet's --use_amp).
+    """
+    device = torch.device(job.get("device", "cpu"))
     model, _ = build(job)
     model.train()
-    spec = torch.load(job["input"])
-    ilens = torch.full((spec.shape[0],), spec.shape[1])
+    spec = torch.load(job["input"]).to(device)
+    ilens = torch.full((spec.shape[0],), spec.shape[1], device=device)
     optim = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    autocast = torch.autocast(device.type, torch.bfloat16, enabled=job.get("dtype") == "bfloat16")
     rss_model = memory_kib("VmRSS")
+    gpu_model = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
 
     def step():
         optim.zero_grad(set_to_none=True)
-        out, _, others = model(spec, ilens)
+        with autocast:
+            out, _, others = model(spec, ilens)
         # ours: the N_re + 1 stages; theirs: the final stage, the others in "aux_speech_pre"
         stages = out if job["impl"] == "ours" else [out] + list(others["aux_speech_pre"])
         loss = sum(s.abs().mean() for stage in stages for s in stage) / len(stages)
@@ -245,11 +259,14 @@ def train(job) -> dict:
         step()
     seconds = []
     for _ in range(job["steps"]):
-        start = time.perf_counter()
+        start = now(device)
         step()
-        seconds.append(time.perf_counter() - start)
+        seconds.append(now(device) - start)
     result = {"step_s": min(seconds), "step_mean_s": sum(seconds) / len(seconds),
               "rss_model_mib": rss_model / 1024, "peak_rss_mib": memory_kib("VmHWM") / 1024}
+    if device.type == "cuda":
+        result["gpu_model_mib"] = gpu_model / 2**20
+        result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
     if job.get("profile"):
         result["op_kinds"] = op_kind_breakdown(step)
     return result

@@ -1,5 +1,6 @@
 """The benchmarks run and print their rows on a tiny config (no timing is asserted)."""
 
+import math
 import subprocess
 import sys
 
@@ -64,3 +65,28 @@ def test_authors_options_follow_the_table():
     assert conf["encoder_repeat_times"] == 2 and conf["reconstructor_repeat_times"] == 6
     assert conf["ffn_hidden_dim"] == [384, 384] and conf["attention_dim"] == 128
     assert conf["conv1d_kernel"] == 4 and conf["spliter_loss"] is False
+    runtime = authors_conf(dict(num_spk=2, emb_dim=8, ffn_hidden_dim=12, layer_path="plain",
+                                activation_checkpointing=True, inference_reps=3))
+    assert not {"layer_path", "activation_checkpointing", "inference_reps"} & set(runtime)
+
+
+def table_rows(text: str, first_cell: str) -> list:
+    """The cells of the table rows whose first cell starts with ``first_cell``."""
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+    return [row for row in rows if row[0].startswith(first_cell)]
+
+
+def test_train_step_benchmark_prints_every_path_dtype_and_checkpointing_with_finite_numbers():
+    out = run_module("espnet2_tisdiss.bench.train_step", "--device", "cpu", "--config", "conf/tisdiss_tiny.yaml",
+                     "--batch", "1", "--seconds", "0.25", "--infer_seconds", "0.25", "--depths", "1,2",
+                     "--dtypes", "float32", "--warmup", "0", "--steps", "1", "--threads", "1")
+    training, inference = out.split("\ninference:")
+    rows = table_rows(training, "ours")
+    assert [row[:3] for row in rows] == [["ours plain", "float32", "off"], ["ours plain", "float32", "on"],
+                                         ["ours tuned", "float32", "off"], ["ours tuned", "float32", "on"]]
+    for row in rows:  # step s, speed-up, peak MiB, step MiB, MiB per s audio
+        assert all(math.isfinite(float(cell)) for cell in row[3:]) and float(row[3]) > 0
+    rows = table_rows(inference, "ours")
+    assert [row[:2] for row in rows] == [["ours plain", "float32"], ["ours tuned", "float32"]]
+    for row in rows:  # RTF@1, RTF@2, peak MiB
+        assert len(row) == 5 and all(math.isfinite(float(cell)) and float(cell) > 0 for cell in row[2:])
