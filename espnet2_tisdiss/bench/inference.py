@@ -24,7 +24,8 @@ Paths (the baseline, ratio 1.00, is the first):
 * ``cuda fp32`` and ``cuda bf16 autocast`` when a GPU is present.
 
 GFLOP/s counts the model's FLOPs (torch.utils.flop_counter on the meta
-device: convolutions, matmuls and attention), the same count for every path.
+device, where the layers run their plain path: convolutions, matmuls and
+attention as the reference defines them), the same count for every path.
 ``--profile`` adds, for our CPU paths, seconds and GFLOP/s per component and
 the self-time fractions of matmul/conv, attention and other ops (depth 1).
 """

@@ -15,6 +15,11 @@ from espnet2_tisdiss.layers.paths import TwoPaths
 # CPU flash kernel spends its time on per-sequence setup; its plain-matmul
 # ("math") backend is about 2x faster there and slower for long sequences.
 SHORT_SEQUENCE_BACKEND = (8, SDPBackend.MATH)
+# Note: CUDA's fused SDPA kernels launch one grid row per sequence on an axis
+# capped at 65535 blocks ("invalid configuration argument" above it, see
+# pytorch/pytorch#142228); the speaker path attends over B*T*F sequences, far
+# more. The plain path then uses the math backend, which has no such cap.
+MAX_FUSED_BATCH = 65535
 
 
 class RotaryEmbedding(nn.Module):
@@ -160,9 +165,11 @@ class RoPESelfAttention(TwoPaths, nn.Module):
         rotation = self.rope.rotation(length, query.dtype, real=True)  # [L, D/2, 2]
         query = self.rope.rotate(query, rotation, axis=-2)
         key = self.rope.rotate(key, rotation, axis=-2)
-        out = F.scaled_dot_product_attention(
-            query, key, value, dropout_p=self.dropout if self.training else 0.0
-        )  # [N, h, L, D]
+        many = query.shape[0] > MAX_FUSED_BATCH
+        with sdpa_kernel(SDPBackend.MATH) if many else contextlib.nullcontext():
+            out = F.scaled_dot_product_attention(
+                query, key, value, dropout_p=self.dropout if self.training else 0.0
+            )  # [N, h, L, D]
         out = self.out_proj(out.transpose(1, 2).flatten(-2))  # [N, L, C]
         out = out.reshape(*lead, length, channels).movedim(-2, axis).contiguous()
         return self.out_dropout(out) if self.training and self.dropout > 0 else out

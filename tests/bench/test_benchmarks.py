@@ -72,14 +72,16 @@ def test_authors_options_follow_the_table():
 
 def table_rows(text: str, first_cell: str) -> list:
     """The cells of the table rows whose first cell starts with ``first_cell``."""
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
     return [row for row in rows if row[0].startswith(first_cell)]
 
 
 def test_train_step_benchmark_prints_every_path_dtype_and_checkpointing_with_finite_numbers():
-    out = run_module("espnet2_tisdiss.bench.train_step", "--device", "cpu", "--config", "conf/tisdiss_tiny.yaml",
-                     "--batch", "1", "--seconds", "0.25", "--infer_seconds", "0.25", "--depths", "1,2",
-                     "--dtypes", "float32", "--warmup", "0", "--steps", "1", "--threads", "1")
+    out = run_module("espnet2_tisdiss.bench.train_step", "--device", "cpu",
+                     "--config", "conf/tisdiss_tiny.yaml", "--batch", "1", "--seconds", "0.25",
+                     "--infer_seconds", "0.25", "--depths", "1,2", "--dtypes", "float32",
+                     "--warmup", "0", "--steps", "1", "--threads", "1")
     training, inference = out.split("\ninference:")
     rows = table_rows(training, "ours")
     assert [row[:3] for row in rows] == [["ours plain", "float32", "off"], ["ours plain", "float32", "on"],

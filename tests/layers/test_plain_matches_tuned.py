@@ -26,7 +26,7 @@ def run(module, path, x, *args):
     set_layer_path(module, path)
     out = module(x, *args)
     torch.manual_seed(1)
-    upstream = torch.randn(out.shape)  # not randn_like: the paths' layouts may differ
+    upstream = torch.randn(out.shape, dtype=out.dtype)  # not randn_like: the layouts may differ
     return out, torch.autograd.grad(out, [x, *module.parameters()], upstream)
 
 
@@ -81,6 +81,13 @@ def test_swiglu_ffn_paths_agree_on_a_non_contiguous_input():
 def test_attention_paths_agree(shape, axis):
     attn = RoPESelfAttention(dim=8, attention_dim=12, n_heads=3)
     assert_paths_agree(attn, torch.randn(shape, requires_grad=True), axis)
+
+
+def test_attention_paths_agree_on_more_sequences_than_fused_kernels_take():
+    """70000 sequences (the plain path switches SDPA backend); float64, as the weight
+    gradients sum over all of them."""
+    attn = RoPESelfAttention(dim=8, attention_dim=12, n_heads=3).double()
+    assert_paths_agree(attn, torch.randn(2, 3, 35000, 8, dtype=torch.float64, requires_grad=True), -3)
 
 
 @pytest.mark.parametrize("shape", [(3, 5, 7, 12), (12,), (2, 9, 12)])
