@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # wsj0-2mix (8 kHz, min) with the paper's TISDiSS sep1x2-re1x6, decoded at depths 1-8.
 # Corpus paths: db.sh. Examples:
+#   ./run.sh                      # all stages on 1 GPU (the default); stops at once without one
 #   ./run.sh --ngpu 4                                    # all stages, 4 GPUs (DDP)
+#   ./run.sh --ngpu 0             # on the CPU: slow (the error without a GPU says how slow)
 #   ./run.sh --stage 5 --stop_stage 6 --inference_reps 8 # re-decode at depth 8
 #   ./run.sh --fs 16000 --local_data_opts "--sample_rate 16000"
 set -euo pipefail
 cd "$(dirname "$0")"
 
 ./enh.sh \
-    --fs 8000 \
+    --fs 8000 --ngpu 1 \
     --train_set tr --valid_set cv --test_sets tt \
     --enh_config ../../../conf/tisdiss_sep1x2_re1x6.yaml \
     --inference_reps "1 2 3 4 5 6 7 8" \

@@ -1,0 +1,163 @@
+"""The benchmark recipes as their users run them: stages 1-7 with each recipe's shipped config, on
+fake corpora in the real layouts; the GPU default; fine-tuning from a packed model; and a short
+training dry run of every config in conf/.
+
+Only time is shortened, from the command line: two epochs of one step of one mixture (so the
+checkpoint average takes the 2 best epochs instead of 5), and the fake corpora's 0.25-0.35 s
+files (``--min_seconds 0.1``). The model, batch type, optimiser, scheduler and decode depths are
+the shipped ones.
+"""
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from espnet2_tisdiss.checkpoint import load_state_dict_file
+from espnet2_tisdiss.inference import Separator
+from espnet2_tisdiss.stages.pack import pack_model
+from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
+from tests.corpora.fake_corpora import librimix_tree, whamr_tree, wsj0_2mix_tree
+from tests.recipes.conftest import REPO, run_recipe
+
+CORPORA = {  # recipe -> (db.sh variable, fake tree builder, test set)
+    "wsj0_2mix": ("WSJ0_2MIX", lambda root: wsj0_2mix_tree(root, lengths=(1200, 1000, 1400)), "tt"),
+    "libri2mix": ("LIBRIMIX", librimix_tree, "test"),
+    "whamr": ("WHAMR", whamr_tree, "tt"),
+}
+SHORT = ("--min_seconds", "0.1", "--ngpu", "0")
+TWO_STEPS = ("--enh_args", "--max_epoch 2 --num_iters_per_epoch 1 --batch_size 1 --keep_nbest_models 2")
+
+
+def shipped(corpus: str):
+    """The config path and the depths that ``egs2/<corpus>/enh1/run.sh`` ships."""
+    lines = (REPO / "egs2" / corpus / "enh1/run.sh").read_text().splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    config = re.search(r"--enh_config (\S+)", text).group(1)
+    depths = re.search(r'--inference_reps "([^"]+)"', text).group(1).split()
+    return Path(config).name, depths
+
+
+def copy_recipes(root: Path) -> Path:
+    shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    shutil.copytree(REPO / "conf", root / "conf")
+    return root / "egs2"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus", list(CORPORA))
+def test_stages_1_to_7_with_the_shipped_config(tmp_path, monkeypatch, corpus):
+    variable, build, test_set = CORPORA[corpus]
+    build(tmp_path / "corpus")
+    monkeypatch.setenv(variable, str(tmp_path / "corpus"))
+    here = copy_recipes(tmp_path) / corpus / "enh1"
+    config_name, depths = shipped(corpus)
+    run_recipe(here, "--stage", "1", "--stop_stage", "7", *SHORT, *TWO_STEPS)
+
+    exp = here / "exp" / Path(config_name).stem
+    trained = yaml.safe_load((exp / "config.yaml").read_text())
+    ours = yaml.safe_load((REPO / "conf" / config_name).read_text())
+    for key in ("separator_conf", "batch_type", "optim", "optim_conf", "scheduler", "scheduler_conf",
+                "speech_segment", "criterions", "model_conf"):
+        assert trained[key] == ours[key], key
+    assert trained["batch_size"] == 1 and trained["fold_length"] == [80000] * 3  # folded batches work
+
+    first, second = load_state_dict_file(exp / "1epoch.pth"), load_state_dict_file(exp / "2epoch.pth")
+    assert any(not torch.equal(first[k], second[k]) for k in first)  # the optimiser stepped
+    average = load_state_dict_file(exp / "valid.loss.ave.pth")
+    assert (exp / "valid.loss.ave.pth").resolve().name == "valid.loss.ave_2best.pth"
+    for key, value in average.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (first[key] + second[key]) / 2, atol=1e-6), key
+
+    results = (exp / "RESULTS.md").read_text()
+    assert re.findall(rf"^\| {test_set} \| (\d+) \|", results, flags=re.M) == depths
+    separator = Separator.from_pretrained(exp / "packed_model.tar.gz")
+    spk1, spk2 = separator(torch.randn(2400).numpy(), fs=8000, inference_reps=int(depths[-1]))
+    assert spk1.shape == spk2.shape == (2400,)
+
+
+@pytest.mark.parametrize("corpus", list(CORPORA))
+def test_without_a_gpu_the_default_stops_at_once_and_says_how_to_use_the_cpu(tmp_path, monkeypatch, corpus):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    variable, build, _ = CORPORA[corpus]
+    build(tmp_path / "corpus")
+    monkeypatch.setenv(variable, str(tmp_path / "corpus"))
+    here = copy_recipes(tmp_path) / corpus / "enh1"
+    start = time.monotonic()
+    proc = run_recipe(here, check=False)
+    assert time.monotonic() - start < 60  # not after hours of data preparation
+    assert proc.returncode == 2
+    config_name = Path(shipped(corpus)[0]).stem
+    assert "--ngpu 1 asks for 1 CUDA GPU(s) but this machine has 0" in proc.stderr
+    assert "pass --ngpu 0 to train and decode on the CPU" in proc.stderr
+    assert re.search(rf"one training step of {config_name} takes about \d+ s per second of audio", proc.stderr)
+    assert "min per step" in proc.stderr
+    assert not (here / "data").exists() and not (here / "exp").exists()  # nothing done, nothing locked
+
+
+@pytest.fixture(scope="module")
+def prepared_wsj0_2mix(tmp_path_factory):
+    """The wsj0_2mix recipe after stages 1-3 on a fake tree (shared by the dry runs)."""
+    root = tmp_path_factory.mktemp("dry_run")
+    wsj0_2mix_tree(root / "corpus")
+    here = copy_recipes(root) / "wsj0_2mix/enh1"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WSJ0_2MIX", str(root / "corpus"))
+        run_recipe(here, "--stage", "1", "--stop_stage", "3", *SHORT)
+    return here
+
+
+RECIPE_CONFIGS = {shipped(corpus)[0] for corpus in CORPORA}  # trained in full above
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", sorted(p.name for p in (REPO / "conf").glob("*.yaml")
+                                          if p.name not in RECIPE_CONFIGS))
+def test_every_config_trains_through_stage_4(prepared_wsj0_2mix, config):
+    """ESPnet's CI dry-runs every training config; ours takes one real optimiser step through stage 4."""
+    here = prepared_wsj0_2mix
+    run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, "--enh_config", f"../../../conf/{config}",
+               "--enh_args", "--max_epoch 1 --num_iters_per_epoch 1 --batch_size 1")
+    exp = here / "exp" / Path(config).stem
+    log = (exp / "logs/stage4_train.log").read_text()
+    assert "1epoch results" in log
+    loss = float(re.search(r"\[train\].*? loss=(-?[\d.]+)", log).group(1))
+    assert abs(loss) < 1e3
+    state = load_state_dict_file(exp / "valid.loss.ave.pth")
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+@pytest.mark.slow
+def test_fine_tuning_starts_from_the_packed_models_weights(tmp_path, monkeypatch):
+    wsj0_2mix_tree(tmp_path / "corpus", lengths=(1000, 900, 1100))
+    monkeypatch.setenv("WSJ0_2MIX", str(tmp_path / "corpus"))
+    here = copy_recipes(tmp_path) / "wsj0_2mix/enh1"
+    tiny = ("--enh_config", "../../../conf/tisdiss_tiny.yaml")
+    run_recipe(here, "--stage", "1", "--stop_stage", "3", *SHORT, *tiny)
+    config = REPO / "conf/tisdiss_tiny.yaml"
+    model = TISDiSSEnhancementTask.build_model(TISDiSSEnhancementTask.get_parser().parse_args(["--config", str(config)]))
+    torch.manual_seed(3)
+    pretrained = {k: v + torch.randn_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(pretrained, tmp_path / "model.pth")
+    packed = pack_model(config, tmp_path / "model.pth", tmp_path / "pretrained.tar.gz", fs=8000)
+
+    no_steps = "--max_epoch 1 --num_iters_per_epoch 1 --optim_conf lr=0"  # lr 0: weights stay as loaded
+    run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, *tiny, "--init_param", str(packed),
+               "--enh_args", no_steps)
+    tuned = load_state_dict_file(here / "exp/tisdiss_tiny/1epoch.pth")
+    for key, value in pretrained.items():
+        assert torch.allclose(tuned[key], value), key  # started from the packed model, not afresh
+    shutil.rmtree(here / "exp/tisdiss_tiny")
+    run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, *tiny, "--enh_args", no_steps)
+    fresh = load_state_dict_file(here / "exp/tisdiss_tiny/1epoch.pth")
+    assert not any(torch.allclose(fresh[k], v) for k, v in pretrained.items() if v.is_floating_point())
+
+    proc = run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, *tiny,
+                      "--init_param", str(tmp_path / "missing.tar.gz"), check=False)
+    assert proc.returncode != 0 and "missing.tar.gz does not exist" in proc.stderr
