@@ -154,7 +154,11 @@ def test_fine_tuning_starts_from_the_packed_models_weights(tmp_path, monkeypatch
     for key, value in pretrained.items():
         assert torch.allclose(tuned[key], value), key  # started from the packed model, not afresh
     shutil.rmtree(here / "exp/tisdiss_tiny")
-    run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, *tiny, "--enh_args", no_steps)
+    run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, *tiny, "--enh_args", no_steps,
+               "--activation_checkpointing", "true")
+    separator_conf = yaml.safe_load((here / "exp/tisdiss_tiny/config.yaml").read_text())["separator_conf"]
+    shipped_conf = yaml.safe_load(config.read_text())["separator_conf"]
+    assert separator_conf == dict(shipped_conf, activation_checkpointing=True)  # merged into the config's
     fresh = load_state_dict_file(here / "exp/tisdiss_tiny/1epoch.pth")
     assert not any(torch.allclose(fresh[k], v) for k, v in pretrained.items() if v.is_floating_point())
 

@@ -15,6 +15,9 @@ from tests.recipes.conftest import run_recipe
         (("--inference_reps", "1 two"), "--inference_reps must be an integer >= 1, got 'two'"),
         (("--enh_config", "nope.yaml"), "--enh_config nope.yaml does not exist"),
         (("--stage",), "option --stage needs a value"),
+        (("--inference_nj", "0"), "--inference_nj must be an integer >= 1, got '0'"),
+        (("--speech_fold_length", "-5"), "--speech_fold_length must be an integer >= 1"),
+        (("--activation_checkpointing", "yes"), "--activation_checkpointing must be true or false, got 'yes'"),
     ],
 )
 def test_bad_options(recipe, args, message):
