@@ -80,6 +80,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     for setting in args.checkpointing:
         if setting not in ("off", "on"):
             parser.error(f"--checkpointing: {setting!r} is not one of off, on")
+    try:
+        args.device = check_device(args.device)
+    except ValueError as err:
+        parser.error(f"--device: {err}")
     return args
 
 
@@ -159,7 +163,7 @@ def inference_table(args, measured: List) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    device = check_device(args.device)
+    device = args.device
     if args.dtypes:
         dtypes = [resolve_dtype(device, d) for d in args.dtypes]  # warns where bfloat16 is emulated
     else:

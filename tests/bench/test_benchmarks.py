@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from espnet2_tisdiss.bench import train_step
 from espnet2_tisdiss.bench.jobs import REPO_ROOT, authors_conf
 from espnet2_tisdiss.bench.worker import op_kind_breakdown
 
@@ -92,3 +93,15 @@ def test_train_step_benchmark_prints_every_path_dtype_and_checkpointing_with_fin
     assert [row[:2] for row in rows] == [["ours plain", "float32"], ["ours tuned", "float32"]]
     for row in rows:  # RTF@1, RTF@2, peak MiB
         assert len(row) == 5 and all(math.isfinite(float(cell)) and float(cell) > 0 for cell in row[2:])
+
+
+def test_train_step_reports_a_failing_row_and_refuses_a_missing_device(tmp_path):
+    args = train_step.parse_args(["--device", "cpu"])
+    job = dict(task="train", input_dim=9, threads=1, device="cpu", input=str(tmp_path / "none.pt"),
+               steps=1, warmup=0)
+    variant = dict(impl="plain", dtype="float32", ckpt="off")
+    result = train_step.measure(variant, dict(emb_dim=8, n_heads=3), job, args, tmp_path)
+    assert "n_heads" in result["error"]  # the worker's last line, not a crash of the table
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            train_step.parse_args(["--device", "cuda"])
