@@ -196,7 +196,8 @@ def main(argv=None) -> None:
         infer_frames = int(args.infer_seconds * args.fs) // stft["hop"] + 1
         torch.save(torch.randn(1, infer_frames, freqs, dtype=torch.complex64), tmp / "infer.pt")
         job = dict(job, task="infer", input=str(tmp / "infer.pt"), depths=args.depths, compile=False)
-        once = [dict(impl=impl, dtype=dtype, ckpt="off") for impl in implementations(args) for dtype in dtypes]
+        once = [dict(impl=impl, dtype=dtype, ckpt="off")
+                for impl in implementations(args) for dtype in dtypes]
         measured = [(v, measure(v, conf, job, args, tmp)) for v in once]
         print(f"\ninference: one eval forward of 1 x {args.infer_seconds:g} s; "
               "RTF = seconds to the depth-k output per second of audio")
