@@ -16,16 +16,18 @@ from typing import Optional
 from espnet2_tisdiss.safe_yaml import load_yaml_mapping
 
 # Seconds of one training step per second of 8 kHz audio in the batch, on 2 CPU threads
-# (float32; one 1-s mixture per step: forward with every early-split stage decoded, the
-# PIT loss, backward, AdamW). Measured on 2026-12-02 on a machine whose float32 matmul
-# peak was MEASURED_PEAK GFLOP/s; a slower machine (100 GFLOP/s) takes longer in proportion.
+# (float32, tuned layers, no activation checkpointing; one 1-s mixture per step: forward with
+# every early-split stage decoded, the PIT loss, backward, AdamW), measured with
+# ``python -m espnet2_tisdiss.bench.train_step --device cpu --batch 1 --seconds 1 --threads 2``
+# on 2026-12-02, on a machine whose float32 matmul peak read MEASURED_PEAK GFLOP/s around the runs.
+# A machine with a 100 GFLOP/s peak takes up to about 1.6x as long.
 CPU_SECONDS_PER_AUDIO_SECOND = {
-    "tisdiss_sep1x2_re1x6": 39.8,
-    "tisdiss_sep1x2_re1x3": 0.0,
-    "tisdiss_sep1x2_re2x2": 0.0,
-    "tisdiss_small": 0.0,
+    "tisdiss_sep1x2_re1x6": 32.3,
+    "tisdiss_sep1x2_re1x3": 16.0,
+    "tisdiss_sep1x2_re2x2": 14.4,
+    "tisdiss_small": 4.1,
 }
-MEASURED_PEAK = 0
+MEASURED_PEAK = "105-167"
 
 
 def cpu_cost(config_path: Path, fs: int = 8000) -> str:
