@@ -13,7 +13,9 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 import yaml
 
@@ -165,3 +167,38 @@ def test_fine_tuning_starts_from_the_packed_models_weights(tmp_path, monkeypatch
     proc = run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, *tiny,
                       "--init_param", str(tmp_path / "missing.tar.gz"), check=False)
     assert proc.returncode != 0 and "missing.tar.gz does not exist" in proc.stderr
+
+
+def quality_columns(results: Path):
+    """The RESULTS rows without the RTF column (timings differ between runs)."""
+    return [line.rsplit("|", 2)[0] for line in results.read_text().splitlines() if line.startswith("| tt |")]
+
+
+@pytest.mark.slow
+def test_parallel_decoding_jobs_give_the_results_of_one(prepared_wsj0_2mix):
+    here = prepared_wsj0_2mix
+    tiny = ("--enh_config", "../../../conf/tisdiss_tiny.yaml", "--expdir", "exp_jobs", "--inference_reps", "1 3")
+    run_recipe(here, "--stage", "3", "--stop_stage", "6", *SHORT, *tiny, "--enh_args", "--max_epoch 1")
+    exp = here / "exp_jobs/tisdiss_tiny"
+    one = quality_columns(exp / "RESULTS.md")
+    decoded = exp / "decode_valid.loss.ave/tt"
+    waves = {p.relative_to(decoded): sf.read(p)[0] for p in decoded.rglob("*.wav")}
+    shutil.rmtree(decoded)
+    proc = run_recipe(here, "--stage", "5", "--stop_stage", "6", *SHORT, *tiny, "--inference_nj", "2")
+    assert "--nj 2" in proc.stderr
+    assert len(one) == 2 and quality_columns(exp / "RESULTS.md") == one
+    again = {p.relative_to(decoded): sf.read(p)[0] for p in decoded.rglob("*.wav")}
+    assert sorted(again) == sorted(waves) and len(waves) == 2 * 2 * 2  # depths x speakers x utterances
+    for name, wave in waves.items():
+        assert np.allclose(again[name], wave, atol=1e-6), name
+
+
+def test_gpu_check_leaves_a_launchers_training_alone_and_stage_4_needs_statistics(tmp_path):
+    """With --train_cmd (srun ...) stage 4 trains where the launcher puts it: no local GPU needed."""
+    here = copy_recipes(tmp_path) / "wsj0_2mix/enh1"
+    proc = run_recipe(here, "--stage", "4", "--stop_stage", "4", "--train_cmd", "true", check=False)
+    assert "CUDA GPU(s)" not in proc.stderr
+    assert proc.returncode != 0 and "no shape statistics in exp/stats_8000/train; run stage 3 first" in proc.stderr
+    if not torch.cuda.is_available():  # decoding runs here, launcher or not
+        proc = run_recipe(here, "--stage", "4", "--stop_stage", "5", "--train_cmd", "true", check=False)
+        assert proc.returncode == 2 and "asks for 1 CUDA GPU(s)" in proc.stderr

@@ -92,7 +92,10 @@ num_spk() {
 }
 
 # Training or decoding on GPUs that this machine lacks stops here, before hours of data preparation.
-if [ "$ngpu" -gt 0 ] && [ "$stage" -le 5 ] && [ "$stop_stage" -ge 4 ]; then
+# (Stage 4 behind a launcher, --train_cmd "srun ...", trains on the machine the launcher picks.)
+trains_here=$([ -z "$train_cmd" ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ] && echo true || echo false)
+decodes_here=$([ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ] && echo true || echo false)
+if [ "$ngpu" -gt 0 ] && { $trains_here || $decodes_here; }; then
     "$python" -m espnet2_tisdiss.stages.devices --ngpu "$ngpu" --config="$enh_config" --fs "$fs" || exit 2
 fi
 
@@ -139,6 +142,7 @@ if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nod
     fi
     [ "$ngpu" -eq 0 ] && dist_args+=(--dist_backend gloo)
     read -ra launcher <<< "$train_cmd"
+    compgen -G "$stats/train/*_shape" >/dev/null || die "no shape statistics in $stats/train; run stage 3 first"
     shapes=()  # one --fold_length per shape file (ESPnet's folded batches need them; others ignore them)
     for f in "$stats/train/"*_shape; do shapes+=("--train_shape_file=$f" --fold_length "$speech_fold_length"); done
     for f in "$stats/valid/"*_shape; do shapes+=("--valid_shape_file=$f"); done
