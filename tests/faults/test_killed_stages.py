@@ -1,4 +1,4 @@
-"""run.sh's long stages killed (SIGKILL of the whole process group) at a random moment, then rerun.
+"""run.sh's long stages killed (SIGKILL of the whole process group) inside their work, then rerun.
 
 - Decoding (stage 5) and scoring (stage 6), each killed twice in a row: the
   final rerun's outputs equal those of an uninterrupted run: the same samples in
@@ -10,14 +10,16 @@
   finite, and decodes and scores (stages 5-6). Its weights are also compared
   with an uninterrupted run's (see ``test_training_killed_then_resumed``).
 
-The kill moment is drawn uniformly within the stage's work as an uninterrupted
-run times it (from the moment the stage starts writing: the decode journal, the
-training's config.yaml, the scoring log; imports come before) and printed (run
-with -s to see it), with what was finished before the kill.
+Each kill waits for a progress marker inside the stage's work (utterances in
+the decode journal, the scoring's progress bar or its results step, an epoch
+started in the training log), then for a random part of a step, and checks that
+the run was still running and its final output absent; a run that ended first
+fails the test. The moment and what was finished are printed (run with -s).
 """
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +70,10 @@ def exists(path: Path):
     return lambda: path.exists()
 
 
+def missing(path: Path):
+    return lambda: not path.exists()
+
+
 def start(recipe: Path, args) -> subprocess.Popen:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     return subprocess.Popen(["./run.sh", *args], cwd=recipe, env=env, start_new_session=True,
@@ -81,6 +87,14 @@ def wait_until(proc: subprocess.Popen, ready) -> float:
     return time.monotonic()
 
 
+def has_lines(path: Path, count: int):
+    return lambda: path.exists() and len(path.read_text().splitlines()) >= count
+
+
+def contains(path: Path, pattern: str):
+    return lambda: path.exists() and re.search(pattern, path.read_text()) is not None
+
+
 def timed_run(recipe: Path, ready, *args: str, finished=None) -> float:
     """Run to the end; returns the seconds of the stage's work: from ``ready()`` to ``finished()``
     (default: to the end of the run)."""
@@ -92,19 +106,24 @@ def timed_run(recipe: Path, ready, *args: str, finished=None) -> float:
     return (ended or time.monotonic()) - began
 
 
-def killed_run(recipe: Path, ready, work_seconds: float, label: str, *args: str) -> None:
-    """Start run.sh; once ``ready()``, SIGKILL its process group at a random moment of its work."""
-    delay = random.Random().uniform(0.0, work_seconds)
+def killed_run(recipe: Path, ready, finished, jitter: float, label: str, *args: str) -> None:
+    """Start run.sh; once ``ready()`` and a random 0-``jitter`` s later, SIGKILL its process group.
+
+    Fails unless the run was still running and ``finished()`` (its final output) false when killed.
+    """
+    delay = random.Random().uniform(0.0, jitter)
     proc = start(recipe, args)
     wait_until(proc, ready)
-    try:
-        proc.communicate(timeout=delay)
-        print(f"\n{label}: work {work_seconds:.1f} s; the run ended before the kill at {delay:.1f} s")
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        time.sleep(0.5)  # the rest of the group (enh.sh, python, tee) is gone too
-        print(f"\n{label}: work {work_seconds:.1f} s uninterrupted; killed {delay:.1f} s into it")
+    time.sleep(delay)
+    if proc.poll() is not None or finished():
+        output = proc.communicate()[0]
+        pytest.fail(f"{label}: the work ended before the kill ({delay:.2f} s after the marker)\n"
+                    + output[-3000:])
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL and not finished()
+    time.sleep(0.5)  # the rest of the group (enh.sh, python, tee) is gone too
+    print(f"\n{label}: killed {delay:.2f} s after the progress marker")
 
 
 def snapshot(folder: Path, names=None) -> dict:
@@ -124,34 +143,36 @@ def snapshot(folder: Path, names=None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def trained(prepared) -> float:
-    """Stage 4 uninterrupted in exp/; returns the seconds it trained (from config.yaml on)."""
-    ready = exists(prepared / "exp/tisdiss_tiny/config.yaml")
-    return timed_run(prepared, ready, "--stage", "4", "--stop_stage", "4", *TINY, *TRAIN)
+def trained(prepared) -> None:
+    """Stage 4 uninterrupted in exp/."""
+    run_recipe(prepared, "--stage", "4", "--stop_stage", "4", *TINY, *TRAIN)
 
 
 def test_decoding_killed_twice_then_rerun_gives_the_same_outputs(prepared, trained):
     decode = prepared / "exp/tisdiss_tiny/decode_valid.loss.ave/test"
     journal = decode / ".decode_progress.jsonl"
     args = ("--stage", "5", "--stop_stage", "5", *TINY)
-    work = timed_run(prepared, exists(journal), *args, finished=lambda: not journal.exists())
+    ended = missing(journal)  # removed once the lists are written
+    work = timed_run(prepared, exists(journal), *args, finished=ended)
     reference = snapshot(decode)
     assert len([k for k in reference if k.endswith(".wav")]) == TEST_UTTS * 2 * 2
-    done = None
-    for kill in (1, 2):  # the second run resumes the first, and is killed too
-        killed_run(prepared, exists(journal), work, f"stage 5, kill {kill}", *args)
-        done = len(journal.read_text().splitlines()) - 1 if journal.exists() else None
-        print(f"stage 5, kill {kill}: utterances finished: {'all' if done is None else done} of {TEST_UTTS}")
+    for kill, records in ((1, 3), (2, 8)):  # the second run resumes the first, and is killed too
+        # after `records` utterances (the header is line 1), within about one more
+        marker = has_lines(journal, 1 + records)
+        killed_run(prepared, marker, ended, work / TEST_UTTS, f"stage 5, kill {kill}", *args)
+        done = len(journal.read_text().splitlines()) - 1
+        print(f"stage 5, kill {kill}: utterances finished: {done} of {TEST_UTTS}")
+        assert records <= done < TEST_UTTS
     proc = run_recipe(prepared, *args)
-    if done:
-        assert f"{done} utterance(s) already done" in proc.stdout + proc.stderr
+    assert f"{done} utterance(s) already done" in proc.stdout + proc.stderr
     assert snapshot(decode) == reference
     assert not journal.exists() and not list(decode.rglob(".*.partial"))
 
 
 def remove_scores(exp: Path) -> None:
     """Delete the scoring outputs and log, so that what a killed run leaves is its own."""
-    for path in [p for p in exp.rglob("*") if p.name in SCORED] + [exp / "logs/stage6_score_test.log"]:
+    logs = [exp / "logs/stage6_score_test.log", exp / "logs/stage6_results.log"]
+    for path in [p for p in exp.rglob("*") if p.name in SCORED] + logs:
         path.unlink(missing_ok=True)
 
 
@@ -160,18 +181,24 @@ def test_scoring_killed_twice_then_rerun_gives_the_same_outputs(prepared, traine
     if not (exp / "decode_valid.loss.ave/test/timing.json").exists():
         run_recipe(prepared, "--stage", "5", "--stop_stage", "5", *TINY)
     args = ("--stage", "6", "--stop_stage", "6", *TINY)
-    started = exists(exp / "logs/stage6_score_test.log")
     remove_scores(exp)
-    work = timed_run(prepared, started, *args)
+    run_recipe(prepared, *args)
     reference = snapshot(exp, SCORED)
     assert len(reference) == 4  # 2 depths' scores.tsv, summary.json, RESULTS.md
-    for kill in (1, 2):
+    ended = exists(exp / "RESULTS.md")
+    markers = (  # the scoring's progress bar is up (~1 s of scoring left); RESULTS.md's step began (~5 s)
+        (contains(exp / "logs/stage6_score_test.log", r"\b0/12\b"), 0.5),
+        (exists(exp / "logs/stage6_results.log"), 0.5),
+    )
+    for kill, (marker, jitter) in enumerate(markers, 1):
         remove_scores(exp)
-        killed_run(prepared, started, work, f"stage 6, kill {kill}", *args)
+        killed_run(prepared, marker, ended, jitter, f"stage 6, kill {kill}", *args)
         left = snapshot(exp, SCORED)
         print(f"stage 6, kill {kill}: outputs written before it: {sorted(left)}")
+        assert "RESULTS.md" not in left
         for key, content in left.items():
             assert content == reference[key]  # present ones are complete
+    assert len(left) == 3  # the second kill came after the scores and summary.json were written
     run_recipe(prepared, *args)
     assert snapshot(exp, SCORED) == reference
     assert (exp / "quality_vs_depth.png").read_bytes()[:4] == b"\x89PNG"
@@ -185,13 +212,13 @@ def test_training_killed_then_resumed(prepared, trained):
     args = ("--stage", "4", "--stop_stage", "4", "--expdir", "exp_killed", *TINY, *TRAIN)
     shutil.copytree(prepared / "exp/stats_8000", prepared / "exp_killed/stats_8000")  # stage 3's output
     exp = prepared / "exp_killed/tisdiss_tiny"
-    killed_run(prepared, exists(exp / "config.yaml"), trained, "stage 4", *args)
-    checkpoint = exp / "checkpoint.pth"
-    print(f"stage 4: checkpoint of the last finished epoch: {checkpoint.exists()}, "
-          f"weights kept: {sorted(p.name for p in exp.glob('*epoch.pth'))}")
-    resumes = checkpoint.exists()
+    epoch = random.Random().choice((2, 3))  # killed within its first second, after 1-2 finished epochs
+    started = contains(exp / "logs/stage4_train.log", rf"INFO: {epoch}/3epoch started")
+    killed_run(prepared, started, exists(exp / "3epoch.pth"), 1.0, f"stage 4, epoch {epoch}", *args)
+    print(f"stage 4: weights kept: {sorted(p.name for p in exp.glob('*epoch.pth'))}")
+    assert (exp / "checkpoint.pth").exists()
     proc = run_recipe(prepared, *args)
-    assert ("resumed" in proc.stdout + proc.stderr) == resumes
+    assert "resumed" in proc.stdout + proc.stderr
     assert (exp / "3epoch.pth").exists() and (exp / "valid.loss.ave.pth").exists()
     model, _ = TISDiSSEnhancementTask.build_model_from_file(exp / "config.yaml", None, "cpu")
     averaged = load_state_dict_file(exp / "valid.loss.ave.pth")
