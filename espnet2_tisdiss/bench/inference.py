@@ -44,7 +44,8 @@ from espnet2_tisdiss.bench.jobs import (
 )
 from espnet2_tisdiss.compat.state_dict import convert_authors_state_dict
 from espnet2_tisdiss.layers.int8_gemm import int8_linear, pack_int8
-from espnet2_tisdiss.separator import TISDiSSSeparator, reduced_precision
+from espnet2_tisdiss.precision import native_dtypes
+from espnet2_tisdiss.separator import TISDiSSSeparator
 
 FS, N_FFT, HOP = 8000, 128, 64
 
@@ -96,14 +97,14 @@ def paths(args) -> List[Dict]:
     out.append(dict(label="ours fp32 eager", impl="ours", dtype="float32", device="cpu"))
     if args.compile:
         out.append(dict(label="ours fp32 compiled", impl="ours", dtype="float32", device="cpu", compile=True))
-    low = reduced_precision(torch.device("cpu"))
-    if low == "int8":
+    native = native_dtypes(torch.device("cpu"))
+    if "int8" in native:
         out.append(dict(label="ours int8", impl="ours", dtype="int8", device="cpu"))
-    elif low == "bfloat16":
+    if "bfloat16" in native:
         out.append(dict(label="ours bf16 autocast", impl="ours", dtype="bfloat16", device="cpu"))
     if torch.cuda.is_available():
         out.append(dict(label="cuda fp32", impl="ours", dtype="float32", device="cuda"))
-        if reduced_precision(torch.device("cuda")) == "bfloat16":
+        if "bfloat16" in native_dtypes(torch.device("cuda")):
             out.append(dict(label="cuda bf16 autocast", impl="ours", dtype="bfloat16", device="cuda"))
     return out
 

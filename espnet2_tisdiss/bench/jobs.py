@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from espnet2_tisdiss.compat.options import OPTION_NAMES, REQUIRED_VALUES, SUPERVISION_FLAGS
-from espnet2_tisdiss.separator.inference_optimization import NATIVE_BF16_FLAGS, cpu_flags
+from espnet2_tisdiss.precision import cpu_flags, cpu_has_native_bf16
 
 WORKER = Path(__file__).with_name("worker.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def machine_line(threads: int) -> str:
         pass
     flags = cpu_flags()
     shown = " ".join(f for f in SHOWN_FLAGS if f in flags) or "none of interest"
-    native = "yes" if any(f in flags for f in NATIVE_BF16_FLAGS) else "no"
+    native = "yes" if cpu_has_native_bf16(flags) else "no"
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
     return (f"CPU: {model}; flags: {shown}; native bfloat16: {native}; threads: {threads}; "
             f"GPU: {gpu}; torch {torch.__version__}")

@@ -11,7 +11,7 @@ gives them), every combination of
 * implementation: the authors' code (with ``--authors_src``), our ``plain``
   and our ``tuned`` layer path (``layer_path``, see ``espnet2_tisdiss.layers.paths``);
 * dtype: float32, and bfloat16 autocast where the device computes it natively
-  (``espnet2_tisdiss.inference.precision``; ``--dtypes`` forces a list);
+  (``espnet2_tisdiss.precision``; ``--dtypes`` forces a list);
 * activation checkpointing off and on (``separator_conf:
   activation_checkpointing``; ours only)
 
@@ -41,7 +41,7 @@ from espnet2_tisdiss.bench.inference import print_table
 from espnet2_tisdiss.bench.jobs import (
     REPO_ROOT, authors_conf, authors_training_conf, machine_line, run_worker, separator_conf,
 )
-from espnet2_tisdiss.inference.precision import check_device, default_dtype, resolve_dtype
+from espnet2_tisdiss.precision import check_device, default_dtype, resolve_dtype
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
 

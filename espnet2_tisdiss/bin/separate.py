@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 from espnet2_tisdiss.bin.enh_inference import positive_int
+from espnet2_tisdiss.precision import DTYPES
 
 
 def depth_value(text: str):
@@ -65,8 +66,9 @@ def get_parser() -> argparse.ArgumentParser:
                         help="overlap of consecutive chunks, cross-faded (default 2)")
     run = parser.add_argument_group("compute")
     run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<i> (default cpu)")
-    run.add_argument("--dtype", choices=["float32", "bfloat16"], help="default: bfloat16 where the device "
-                     "computes it natively (CUDA with bf16, CPUs with AVX512-BF16/AMX), else float32")
+    run.add_argument("--dtype", choices=DTYPES, help="default: bfloat16 where the device computes it "
+                     "natively (GPUs from compute capability 8.0, CPUs with AVX512-BF16/AMX), else float32; "
+                     "int8 (x86 CPUs with AVX2, opt-in): int8 matmuls in the FFNs and attention projections")
     return parser
 
 

@@ -24,14 +24,15 @@ from typing import List, Optional, Union
 import numpy as np
 import torch
 
+from espnet2_tisdiss import precision
 from espnet2_tisdiss.depths import AUTO, Depth
-from espnet2_tisdiss.inference import precision
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, reconstruct_until_stable
 from espnet2_tisdiss.inference.audio import fit_length, is_constant, resample
 from espnet2_tisdiss.inference.chunking import separate_in_chunks
 from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory, smaller_chunk
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files, load_pretrained
+from espnet2_tisdiss.separator import TISDiSSSeparator, optimize_for_inference
 
 
 @dataclass
@@ -54,8 +55,8 @@ class Separator:
     Args:
         loaded: the model and its sample rate (``model_loading``).
         device: "cpu", "cuda" or "cuda:<i>".
-        dtype: "float32" or "bfloat16"; None picks bfloat16 where the device
-            runs it natively, else float32.
+        dtype: "float32", "bfloat16" or "int8" (``espnet2_tisdiss.precision``); None
+            picks bfloat16 where the device runs it natively, else float32.
     """
 
     def __init__(self, loaded: LoadedModel, device: str = "cpu", dtype: Optional[str] = None):
@@ -67,6 +68,11 @@ class Separator:
         self.device = precision.check_device(device)
         self.dtype = precision.resolve_dtype(self.device, dtype)
         self.model = loaded.model.to(self.device).eval()
+        if self.dtype == "int8":
+            if not isinstance(self.model.separator, TISDiSSSeparator):
+                raise ValueError(f"int8 applies to TISDiSS separators; {loaded.source} holds a "
+                                 f"{type(self.model.separator).__name__}. Use float32.")
+            optimize_for_inference(self.model.separator, "int8")
         self.fs = int(loaded.fs)
         self.source = loaded.source
         self.normalize = bool(self.model.normalize_variance or self.model.normalize_variance_per_ch)

@@ -1,24 +1,13 @@
 """Prepare a trained separator for fast inference: int8 matmuls and/or torch.compile.
 
-Choosing a precision (the documented rule, :func:`reduced_precision`):
-
-* ``bfloat16`` where the device computes it natively: CUDA GPUs that support
-  it, CPUs with AVX512-BF16 or AMX-BF16. It needs no change to the model: run
-  the forward under ``torch.autocast`` (``espnet2_tisdiss.inference.precision``
-  does). On AVX2-only CPUs bfloat16 matmuls are emulated, hundreds of times
-  slower than float32.
-* ``int8`` on other x86-64 CPUs (AVX2): :func:`optimize_for_inference` with
-  ``dtype="int8"`` swaps the FFNs and attention projections (about 95% of the
-  FLOPs) for int8-matmul versions.
-* otherwise float32.
+Which dtype to use, and where each one runs, is decided in ``espnet2_tisdiss.precision``;
+this module applies int8 (bfloat16 needs no change to the model: autocast).
 """
-
-from pathlib import Path
-from typing import Optional
 
 import torch
 from torch import nn
 
+from espnet2_tisdiss import precision
 from espnet2_tisdiss.layers.int8_rope_attention import Int8RoPESelfAttention
 from espnet2_tisdiss.layers.int8_swiglu_ffn import Int8SwiGLUConvDeconv1d
 from espnet2_tisdiss.layers.locoformer import TFLocoformerBlock
@@ -30,37 +19,6 @@ INT8_COUNTERPARTS = {
     SwiGLUConvDeconv1d: Int8SwiGLUConvDeconv1d,
     RoPESelfAttention: Int8RoPESelfAttention,
 }
-DTYPES = ("float32", "int8")
-# CPU flags (as /proc/cpuinfo spells them) that mean bfloat16 matmuls run in hardware.
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set:
-    """The CPU's feature flags (empty where /proc/cpuinfo is missing)."""
-    try:
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def reduced_precision(device: torch.device, flags: Optional[set] = None) -> Optional[str]:
-    """The fastest reduced precision this device computes natively, or None.
-
-    ``"bfloat16"`` (apply with autocast) on CUDA GPUs that support it and on
-    CPUs with AVX512-BF16/AMX-BF16; ``"int8"`` (apply with
-    :func:`optimize_for_inference`) on other x86 CPUs with AVX2; else None.
-    """
-    if device.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else None
-    flags = cpu_flags() if flags is None else flags
-    if any(flag in flags for flag in NATIVE_BF16_FLAGS):
-        return "bfloat16"
-    if "avx2" in flags and "x86" in torch.backends.quantized.supported_engines:
-        return "int8"
-    return None
 
 
 def optimize_for_inference(
@@ -89,31 +47,20 @@ def optimize_for_inference(
             PyTorch's x86 quantization engine, or an FFN stride other than 1
             with int8.
     """
-    if dtype not in DTYPES:
+    if dtype not in ("float32", "int8"):
         raise ValueError(
-            f"dtype must be one of {DTYPES}, got {dtype!r}; for bfloat16 run the "
-            "forward under torch.autocast instead."
+            f"dtype must be float32 or int8, got {dtype!r}; for bfloat16 run the "
+            "forward under torch.autocast instead (espnet2_tisdiss.precision.autocast)."
         )
     separator.eval()
     if dtype == "int8":
-        _check_int8_device(separator)
+        precision.resolve_dtype(next(separator.parameters()).device, "int8")  # refuses where it cannot run
         _swap_for_int8(separator)
     if compile:
         for module in separator.modules():
             if isinstance(module, TFLocoformerBlock):
                 module.compile()
     return separator
-
-
-def _check_int8_device(separator: nn.Module) -> None:
-    device = next(separator.parameters()).device
-    if device.type != "cpu":
-        raise ValueError(f"int8 inference runs on the CPU; the model is on {device}.")
-    if "x86" not in torch.backends.quantized.supported_engines:
-        raise ValueError(
-            "int8 inference needs PyTorch's x86 quantization engine, which this "
-            f"build lacks (engines: {torch.backends.quantized.supported_engines}); use float32."
-        )
 
 
 def _swap_for_int8(separator: nn.Module) -> None:

@@ -185,3 +185,21 @@ def test_ten_minutes_in_bounded_memory(tmp_path):
     print(f"10 min at 8 kHz: {seconds:.0f} s, peak RSS {long_peak / 2**20:.0f} MiB "
           f"(1 min: {short_peak / 2**20:.0f} MiB)")
     assert long_peak - short_peak < 8 * signal_bytes
+
+
+def test_int8_on_an_x86_cpu_and_refused_elsewhere(archive, tmp_path, capsys, monkeypatch):
+    from espnet2_tisdiss import precision
+
+    write(tmp_path / "mix.wav", 0.3, 8000)
+    if precision.int8_available():
+        code, _, err = run(capsys, tmp_path / "mix.wav", "--model", archive, "--dtype", "int8",
+                           "--output_dir", tmp_path / "int8")
+        assert code == 0 and "(int8)" in err
+        run(capsys, tmp_path / "mix.wav", "--model", archive, "--dtype", "float32", "--output_dir", tmp_path / "f32")
+        int8, f32 = (sf.read(tmp_path / f"{d}/mix_spk1.wav")[0] for d in ("int8", "f32"))
+        assert int8.shape == f32.shape and 0 < np.linalg.norm(int8 - f32) < 0.2 * np.linalg.norm(f32)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"asimd"}))  # as on an Arm CPU
+    with pytest.raises(SystemExit) as info:
+        main([str(tmp_path / "mix.wav"), "--model", archive, "--dtype", "int8", "--output_dir", str(tmp_path / "no")])
+    assert "int8 cannot run on the CPU: it needs an x86 CPU with AVX2" in str(info.value.code)
+    assert not (tmp_path / "no").exists()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from espnet2_tisdiss.inference import AudioError, ModelLoadError, Separator, precision
+from espnet2_tisdiss import precision
+from espnet2_tisdiss.inference import AudioError, ModelLoadError, Separator
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files
 from espnet2_tisdiss.stages.decode import separate_depths
 from tests.inference.tiny_model import FS, write_model
@@ -81,7 +82,7 @@ def test_default_depth_is_the_trained_n_re(sep):
 
 
 def test_bfloat16_runs_close_to_float32(files, monkeypatch):
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)  # as on an AVX2-only CPU
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))  # as on an AVX2-only CPU
     with pytest.warns(UserWarning, match="slow"):
         bf16 = Separator.from_pretrained(files["archive"], dtype="bfloat16")
     wave = mixture(1600)

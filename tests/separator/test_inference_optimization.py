@@ -1,11 +1,11 @@
-"""optimize_for_inference and the precision rule."""
+"""optimize_for_inference: float32 unchanged, int8 close, int8 kernels kept."""
 
 import copy
 
 import pytest
 import torch
 
-from espnet2_tisdiss.separator import TISDiSSSeparator, optimize_for_inference, reduced_precision
+from espnet2_tisdiss.separator import TISDiSSSeparator, optimize_for_inference
 from tests.conftest import TINY, random_stft
 
 
@@ -38,12 +38,3 @@ def test_int8_layers_keep_their_int8_kernels_on_the_plain_path():
 def test_bad_dtype_names_the_choices():
     with pytest.raises(ValueError, match="autocast"):
         optimize_for_inference(TISDiSSSeparator(9, **TINY), "bfloat16")
-
-
-def test_precision_rule_follows_cpu_flags():
-    cpu = torch.device("cpu")
-    assert reduced_precision(cpu, {"avx2", "amx_bf16"}) == "bfloat16"
-    assert reduced_precision(cpu, {"avx2", "avx512_bf16"}) == "bfloat16"
-    expected = "int8" if "x86" in torch.backends.quantized.supported_engines else None
-    assert reduced_precision(cpu, {"avx2", "fma"}) == expected
-    assert reduced_precision(cpu, set()) is None
