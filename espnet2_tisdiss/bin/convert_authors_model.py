@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from espnet2_tisdiss.checkpoint import CheckpointFileError
 from espnet2_tisdiss.compat.convert import convert_authors_model
+from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError
 
 
 def get_parser() -> argparse.ArgumentParser:

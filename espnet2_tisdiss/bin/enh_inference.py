@@ -14,15 +14,7 @@ from pathlib import Path
 
 import yaml
 
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 1 or str(value) != text.strip():
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+from espnet2_tisdiss.cli_types import RECIPE_INTERNAL, positive_int
 
 
 def split_arguments(argv):
@@ -37,8 +29,13 @@ def main(cmd=None):
     ours, rest = split_arguments(argv)  # before the slow imports: bad options fail fast
     from espnet2.bin import enh_inference
 
+    if "-h" in rest or "--help" in rest:  # ESPnet's options, under our description
+        parser = enh_inference.get_parser()
+        parser.description = f"{__doc__}\n{RECIPE_INTERNAL}"
+        parser.print_help()
+        return None
     import espnet2_tisdiss.tasks  # noqa: F401  (registers separator: tisdiss)
-    from espnet2_tisdiss.safe_yaml import ConfigFileError, load_yaml_mapping
+    from espnet2_tisdiss.fileio.safe_yaml import ConfigFileError, load_yaml_mapping
 
     if ours.inference_reps is None:
         if ours.inference_config is not None:

@@ -10,9 +10,11 @@ Prints the results table, then the paths written. Formats:
 import argparse
 import sys
 
+from espnet2_tisdiss.cli_types import RECIPE_INTERNAL
+
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=f"{__doc__.splitlines()[0]} {RECIPE_INTERNAL}")
     parser.add_argument("--decode_dirs", nargs="+", required=True, help="scored decode dirs (summary.json)")
     parser.add_argument("--output", required=True, help="RESULTS.md to write")
     parser.add_argument("--plot", default=None, help="PNG to write (SI-SNRi vs depth and vs RTF)")

@@ -4,11 +4,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from espnet2_tisdiss.stages.pack import ArchiveError, pack_model
+from espnet2_tisdiss.cli_types import RECIPE_INTERNAL
+from espnet2_tisdiss.fileio.model_archive import ArchiveError, pack_model
 
 
 def main(cmd=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=f"{__doc__} {RECIPE_INTERNAL}")
     parser.add_argument("--train_config", type=Path, required=True)
     parser.add_argument("--model_file", type=Path, required=True)
     parser.add_argument("--results", type=Path, default=None, help="RESULTS.md to include")

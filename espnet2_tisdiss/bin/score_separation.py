@@ -13,9 +13,11 @@ import sys
 import warnings
 from pathlib import Path
 
+from espnet2_tisdiss.cli_types import RECIPE_INTERNAL
+
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=f"{__doc__.splitlines()[0]} {RECIPE_INTERNAL}")
     parser.add_argument("--data_dir", required=True, help="Kaldi-style dir with wav.scp and spk<j>.scp")
     parser.add_argument("--decode_dir", required=True, help="dir with reps<k>/spk<j>.scp and timing.json")
     parser.add_argument("--nj", type=int, default=1, help="worker processes (default 1)")

@@ -21,23 +21,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from espnet2_tisdiss.bin.enh_inference import positive_int
+from espnet2_tisdiss.cli_types import depth_value, positive_float, positive_int
 from espnet2_tisdiss.precision import DTYPES
-
-
-def depth_value(text: str):
-    """An integer >= 1 or ``auto``."""
-    return text if text == "auto" else positive_int(text)
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -88,8 +73,8 @@ def load_separator(args):
 
 def separate_job(separator, job, args) -> list:
     """Separate one job and write its outputs; returns the depths used."""
+    from espnet2_tisdiss.fileio.atomic_io import write_wav_atomic
     from espnet2_tisdiss.inference.audio import read_mixture
-    from espnet2_tisdiss.atomic_io import write_wav_atomic
 
     mixture, rate = read_mixture(job.path, args.channel)
     result = separator.separate(mixture, rate, args.inference_reps, max_reps=args.max_reps,

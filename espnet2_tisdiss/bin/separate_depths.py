@@ -18,12 +18,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from espnet2_tisdiss.bin.enh_inference import positive_int
-from espnet2_tisdiss.bin.separate import depth_value, positive_float
+from espnet2_tisdiss.cli_types import RECIPE_INTERNAL, depth_value, positive_float, positive_int
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=f"{__doc__}\n{RECIPE_INTERNAL}", formatter_class=argparse.RawDescriptionHelpFormatter)
     model = parser.add_argument_group("model (a training dir's files, or a packed archive)")
     model.add_argument("--train_config", type=Path)
     model.add_argument("--model_file", type=Path)
@@ -57,14 +56,14 @@ def model_identity(*paths: Path) -> str:
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    from espnet2_tisdiss.checkpoint import CheckpointFileError
+    from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError
+    from espnet2_tisdiss.fileio.kaldi_lists import read_scp
+    from espnet2_tisdiss.fileio.model_archive import ArchiveError, unpack_model
+    from espnet2_tisdiss.fileio.run_lock import RunLockError
     from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+    from espnet2_tisdiss.inference.errors import SeparationMemoryError
     from espnet2_tisdiss.stages.decode import decode_set, load_model
     from espnet2_tisdiss.stages.format_data import DataDirError
-    from espnet2_tisdiss.stages.kaldi_lists import read_scp
-    from espnet2_tisdiss.inference.errors import SeparationMemoryError
-    from espnet2_tisdiss.stages.pack import ArchiveError, unpack_model
-    from espnet2_tisdiss.stages.run_lock import RunLockError
 
     with tempfile.TemporaryDirectory() as tmp:
         try:

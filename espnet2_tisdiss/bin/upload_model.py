@@ -4,12 +4,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from espnet2_tisdiss.stages.pack import ArchiveError
+from espnet2_tisdiss.cli_types import RECIPE_INTERNAL
+from espnet2_tisdiss.fileio.model_archive import ArchiveError
 from espnet2_tisdiss.stages.upload import UploadError, upload_archive
 
 
 def main(cmd=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=f"{__doc__} {RECIPE_INTERNAL}")
     parser.add_argument("--archive", type=Path, required=True, help="stage 7's packed_model.tar.gz")
     parser.add_argument("--repo_id", default="", help="Hub repository, e.g. user/tisdiss_mini")
     args = parser.parse_args(cmd)

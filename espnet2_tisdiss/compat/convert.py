@@ -8,11 +8,11 @@ from typing import Tuple
 import torch
 import yaml
 
-from espnet2_tisdiss.atomic_io import atomic_write, write_atomic
-from espnet2_tisdiss.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.atomic_io import atomic_write, write_atomic
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.options import options_from_authors
 from espnet2_tisdiss.compat.state_dict import convert_authors_state_dict, load_strict
-from espnet2_tisdiss.safe_yaml import load_yaml_mapping
+from espnet2_tisdiss.fileio.safe_yaml import load_yaml_mapping
 from espnet2_tisdiss.tasks.enh import (
     LOSS_WRAPPER_NAME,
     SEPARATOR_NAME,

@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from espnet2_tisdiss.stages.kaldi_lists import write_scp
+from espnet2_tisdiss.fileio.kaldi_lists import write_scp
 
 LSB = 1 / 32768  # one step of 16-bit PCM in soundfile's float scale
 

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 
 import soundfile as sf
 
-from espnet2_tisdiss.stages.kaldi_lists import read_scp, utt_file_name
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp, utt_file_name
 
 AUDIO_EXTENSIONS = frozenset(f".{name.lower()}" for name in sf.available_formats()) | {".mp3", ".oga"}
 OUTPUT_NAME = re.compile(r".+_spk\d+")

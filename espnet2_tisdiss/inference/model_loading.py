@@ -24,14 +24,14 @@ from typing import Optional, Tuple, Union
 
 import torch
 
-from espnet2_tisdiss.checkpoint import CheckpointFileError, load_state_dict_file
 from espnet2_tisdiss.compat.convert import convert_config
 from espnet2_tisdiss.compat.options import IGNORED, OPTION_NAMES, REQUIRED_VALUES, SUPERVISION_FLAGS
 from espnet2_tisdiss.compat.state_dict import CheckpointMismatchError, convert_authors_state_dict, load_strict
+from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError, load_state_dict_file
+from espnet2_tisdiss.fileio.model_archive import ArchiveError, unpack_model
+from espnet2_tisdiss.fileio.safe_yaml import ConfigFileError, load_yaml_mapping
 from espnet2_tisdiss.inference.errors import ModelLoadError
 from espnet2_tisdiss.inference.hub import download_snapshot, is_hub_tag
-from espnet2_tisdiss.safe_yaml import ConfigFileError, load_yaml_mapping
-from espnet2_tisdiss.stages.pack import ArchiveError, unpack_model
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from espnet2_tisdiss.tasks.enh import SEPARATOR_NAME
 

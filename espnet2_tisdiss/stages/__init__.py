@@ -1,1 +1,1 @@
-"""Recipe stages (egs2): data formatting, decoding at several depths, scoring, results, packing."""
+"""Recipe stages (egs2): data formatting, decoding at several depths, scoring, results, upload."""

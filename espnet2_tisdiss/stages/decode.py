@@ -15,7 +15,7 @@ Writes ``<output_dir>/reps<k>/wavs/<j>/<utt>.wav`` (float wav),
 (``{"audio_seconds": .., "seconds": {"<k>": ..}}``); for "auto" the folder is
 ``reps_auto/``, with ``reps_auto/utt2depth`` ("utt depth" per line: the depth used).
 
-Interrupted runs: every wav is written atomically (``espnet2_tisdiss.atomic_io``)
+Interrupted runs: every wav is written atomically (``espnet2_tisdiss.fileio.atomic_io``)
 and an utterance is recorded as finished in ``.decode_progress.jsonl`` only
 once all its wavs exist; the lists and ``timing.json`` are written at the end.
 Given a ``model_id``, a rerun of the same model, depths and inputs skips the
@@ -37,18 +37,18 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 import numpy as np
 import torch
 
-from espnet2_tisdiss.atomic_io import write_atomic, write_wav_atomic
-from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat.state_dict import load_strict
 from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, parse_depth
+from espnet2_tisdiss.fileio.atomic_io import write_atomic, write_wav_atomic
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.decode_journal import DecodeJournal, input_identity
+from espnet2_tisdiss.fileio.kaldi_lists import utt_file_name, write_scp
+from espnet2_tisdiss.fileio.run_lock import hold_lock
+from espnet2_tisdiss.fileio.safe_yaml import load_yaml_mapping
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
 from espnet2_tisdiss.inference.audio import is_constant, read_mixture
 from espnet2_tisdiss.inference.errors import AudioError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory
-from espnet2_tisdiss.safe_yaml import load_yaml_mapping
-from espnet2_tisdiss.stages.decode_journal import DecodeJournal, input_identity
-from espnet2_tisdiss.stages.kaldi_lists import utt_file_name, write_scp
-from espnet2_tisdiss.stages.run_lock import hold_lock
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 INFERENCE_KEYS = ("encoder", "encoder_conf", "separator", "separator_conf", "decoder", "decoder_conf")

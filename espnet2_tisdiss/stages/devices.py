@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from espnet2_tisdiss.safe_yaml import load_yaml_mapping
+from espnet2_tisdiss.fileio.safe_yaml import load_yaml_mapping
 
 # Seconds of one training step per second of 8 kHz audio in the batch, on 2 CPU threads
 # (float32, tuned layers, no activation checkpointing; one 1-s mixture per step: forward with

@@ -6,7 +6,7 @@ writes ``<dst>/`` with the same lists plus ``utt2spk``, ``spk2utt`` and
 ``<dst>/wav/``; mono audio already at ``fs`` is referenced in place. Utterances
 shorter than ``min_seconds`` are dropped (and counted). The dump dir is built in
 a temporary folder beside it and renamed into place
-(``espnet2_tisdiss.atomic_io.atomic_dir``), so an interrupted run or a full disk
+(``espnet2_tisdiss.fileio.atomic_io.atomic_dir``), so an interrupted run or a full disk
 leaves no half dir behind, and the previous dump dir (if any) stays until the
 new one is complete.
 
@@ -27,8 +27,8 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
-from espnet2_tisdiss.atomic_io import atomic_dir, write_wav_atomic
-from espnet2_tisdiss.stages.kaldi_lists import line_number, read_scp, utt_file_name, write_scp
+from espnet2_tisdiss.fileio.atomic_io import atomic_dir, write_wav_atomic
+from espnet2_tisdiss.fileio.kaldi_lists import line_number, read_scp, utt_file_name, write_scp
 
 
 class DataDirError(ValueError):

@@ -17,8 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from espnet2_tisdiss.checkpoint import CheckpointFileError, load_state_dict_file
-from espnet2_tisdiss.stages.pack import ArchiveError, unpack_model
+from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError, load_state_dict_file
+from espnet2_tisdiss.fileio.model_archive import ArchiveError, unpack_model
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 

@@ -30,8 +30,8 @@ from typing import Dict, List, Optional, Sequence, Union
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from espnet2_tisdiss.atomic_io import write_atomic
 from espnet2_tisdiss.depths import AUTO, depth_order, parse_depth
+from espnet2_tisdiss.fileio.atomic_io import write_atomic
 from espnet2_tisdiss.stages.scoring import METRICS
 
 COLUMNS = (("SI-SNR", "si_snr", 2), ("SI-SNRi", "si_snri", 2), ("SDR", "sdr", 2),

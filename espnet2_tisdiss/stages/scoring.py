@@ -11,7 +11,7 @@ Inputs
   ``<decode_dir>/timing.json`` (optional):
   ``{"audio_seconds": A, "seconds": {"<k>": S_k}}``, RTF(k) = S_k / A (NaN when absent).
 
-Outputs (each written atomically, ``espnet2_tisdiss.atomic_io``: a killed run leaves
+Outputs (each written atomically, ``espnet2_tisdiss.fileio.atomic_io``: a killed run leaves
 every file either absent, as before, or complete; a rerun recomputes all of them)
   ``<decode_dir>/reps<k>/scores.tsv``: tab-separated, header
   ``utt_id si_snr si_snri sdr sdri stoi``, one row per utterance (4 decimals).
@@ -46,9 +46,9 @@ from pystoi import stoi
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from espnet2_tisdiss.atomic_io import write_atomic
 from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, folder_depth, parse_depth
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.atomic_io import write_atomic
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 
 METRICS = ("si_snr", "si_snri", "sdr", "sdri", "stoi")
 CLAMP_DB = 100.0

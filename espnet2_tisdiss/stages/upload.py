@@ -9,7 +9,7 @@ Repository layout: ``README.md`` (model card with the results table),
 import tempfile
 from pathlib import Path
 
-from espnet2_tisdiss.stages.pack import unpack_model
+from espnet2_tisdiss.fileio.model_archive import unpack_model
 
 
 class UploadError(RuntimeError):

@@ -3,9 +3,9 @@ import json
 import pytest
 import torch
 
-from espnet2_tisdiss.checkpoint import CheckpointFileError, load_state_dict_file
 from espnet2_tisdiss.compat import CheckpointMismatchError, separator_from_authors
 from espnet2_tisdiss.compat.options import options_from_authors
+from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError, load_state_dict_file
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from espnet2.tasks.enh import EnhancementTask
 
 import espnet2_tisdiss.tasks  # noqa: F401
 from espnet2_tisdiss.bin import convert_authors_model
-from espnet2_tisdiss.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 
 REPO = Path(__file__).resolve().parents[2]
 

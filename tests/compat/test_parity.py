@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat import separator_from_authors
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 
 
 def max_rel_error(ours: torch.Tensor, reference: torch.Tensor) -> float:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat import separator_from_authors
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/authors_small"
 

@@ -10,7 +10,7 @@ import soundfile as sf
 from espnet2_tisdiss.corpora import libri2mix
 from espnet2_tisdiss.corpora.common import CorpusError
 from espnet2_tisdiss.corpora.libri2mix_mixing import extend_noise, generate
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.corpora.fake_corpora import LIBRI_IDS, librimix_tree
 
 LSB = 1 / 32768

@@ -4,7 +4,7 @@ import pytest
 
 from espnet2_tisdiss.corpora import whamr
 from espnet2_tisdiss.corpora.common import CorpusError
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.corpora.fake_corpora import WSJ_NAMES, whamr_tree
 
 

@@ -12,7 +12,7 @@ from espnet2_tisdiss.corpora import wsj0_2mix
 from espnet2_tisdiss.corpora.common import CorpusError
 from espnet2_tisdiss.corpora.sphere import read_speech
 from espnet2_tisdiss.corpora.wsj0_2mix_mixing import ListEntry, generate, num2str
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.corpora.fake_corpora import WSJ_NAMES, wsj0_2mix_tree
 
 LSB = 1 / 32768

@@ -1,4 +1,4 @@
-"""Inject faults into the files that ``espnet2_tisdiss.atomic_io`` writes.
+"""Inject faults into the files that ``espnet2_tisdiss.fileio.atomic_io`` writes.
 
 ``WriteFault`` replaces ``open`` inside atomic_io: the first ``files_ok``
 files are written normally; the next one stops after ``bytes_ok`` bytes with
@@ -12,7 +12,7 @@ import io
 import os
 import signal
 
-from espnet2_tisdiss import atomic_io
+from espnet2_tisdiss.fileio import atomic_io
 
 
 def disk_full() -> OSError:

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet2_tisdiss.atomic_io import OutputWriteError, write_atomic, write_wav_atomic
 from espnet2_tisdiss.bin import make_results as make_results_cli
 from espnet2_tisdiss.bin import pack_model as pack_model_cli
 from espnet2_tisdiss.bin import score_separation
+from espnet2_tisdiss.fileio.atomic_io import OutputWriteError, write_atomic, write_wav_atomic
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp, write_scp
+from espnet2_tisdiss.fileio.model_archive import pack_model, unpack_model
 from espnet2_tisdiss.stages import format_data, results, scoring
-from espnet2_tisdiss.stages.kaldi_lists import read_scp, write_scp
-from espnet2_tisdiss.stages.pack import pack_model, unpack_model
 from tests.faults.injection import WriteFault
 from tests.security.hostile import tree
 from tests.stages.test_format_data import make_dir

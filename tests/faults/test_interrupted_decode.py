@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from espnet2_tisdiss.atomic_io import OutputWriteError
 from espnet2_tisdiss.bin import separate_depths as cli
+from espnet2_tisdiss.fileio.atomic_io import OutputWriteError
+from espnet2_tisdiss.fileio.decode_journal import JOURNAL_NAME
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.run_lock import RunLockError, hold_lock
 from espnet2_tisdiss.stages import decode
-from espnet2_tisdiss.stages.decode_journal import JOURNAL_NAME
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
-from espnet2_tisdiss.stages.run_lock import RunLockError, hold_lock
 from tests.faults.injection import SimulatedCrash, WriteFault
 from tests.inference.tiny_model import write_model
 from tests.toy_corpus import write_set
@@ -178,7 +178,7 @@ def test_journal_disk_full_is_named(setup, tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("espnet2_tisdiss.stages.decode_journal.os.fsync", full)
+    monkeypatch.setattr("espnet2_tisdiss.fileio.decode_journal.os.fsync", full)
     with pytest.raises(OutputWriteError, match=f"no space left on device while writing {out / JOURNAL_NAME}"):
         decode.decode_set(model, wavs, out, DEPTHS, fs=8000, model_id="m")
 

@@ -31,7 +31,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from espnet2_tisdiss.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from tests.recipes.conftest import REPO, run_recipe
 from tests.toy_corpus import write_set

@@ -11,10 +11,10 @@ import torch
 
 from espnet2_tisdiss.bin import separate_depths as decode_cli
 from espnet2_tisdiss.bin.separate import main as separate_main
+from espnet2_tisdiss.fileio.decode_journal import JOURNAL_NAME
 from espnet2_tisdiss.inference import SeparationMemoryError, Separator
 from espnet2_tisdiss.inference.memory import is_out_of_memory
 from espnet2_tisdiss.stages import decode
-from espnet2_tisdiss.stages.decode_journal import JOURNAL_NAME
 from tests.inference.tiny_model import write_model
 
 CPU_MESSAGE = ("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from espnet2_tisdiss.stages.run_lock import RunLockError, hold_lock
+from espnet2_tisdiss.fileio.run_lock import RunLockError, hold_lock
 from tests.recipes.conftest import recipe, run_recipe  # noqa: F401 (fixture)
 
 HOLDER = """
 import sys, time
-from espnet2_tisdiss.stages.run_lock import hold_lock
+from espnet2_tisdiss.fileio.run_lock import hold_lock
 with hold_lock(sys.argv[1], "a test", command="the holder"):
     print("held", flush=True)
     time.sleep(600)

@@ -9,8 +9,8 @@ import torch
 import yaml
 from huggingface_hub import constants
 
-from espnet2_tisdiss.checkpoint import load_state_dict_file
 from espnet2_tisdiss.compat import separator_from_authors
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.inference.errors import ModelLoadError
 from espnet2_tisdiss.inference.model_loading import find_model_files, load_from_files, load_pretrained
 from tests.inference.tiny_model import CONF, tiny_config, write_model

@@ -7,7 +7,7 @@ from typing import Dict, Optional
 import torch
 import yaml
 
-from espnet2_tisdiss.stages.pack import pack_model
+from espnet2_tisdiss.fileio.model_archive import pack_model
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 CONF = Path(__file__).resolve().parents[2] / "conf"

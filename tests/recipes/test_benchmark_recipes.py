@@ -13,8 +13,8 @@ import soundfile as sf
 import torch
 import yaml
 
-from espnet2_tisdiss.checkpoint import load_state_dict_file
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from tests.corpora.fake_corpora import LIBRI_IDS, WSJ_NAMES, librimix_tree, whamr_tree, wsj0_2mix_tree
 from tests.recipes.conftest import run_recipe

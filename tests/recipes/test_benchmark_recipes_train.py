@@ -19,9 +19,9 @@ import soundfile as sf
 import torch
 import yaml
 
-from espnet2_tisdiss.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
+from espnet2_tisdiss.fileio.model_archive import pack_model
 from espnet2_tisdiss.inference import Separator
-from espnet2_tisdiss.stages.pack import pack_model
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from tests.corpora.fake_corpora import librimix_tree, whamr_tree, wsj0_2mix_tree
 from tests.recipes.conftest import REPO, run_recipe

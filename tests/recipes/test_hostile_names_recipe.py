@@ -15,7 +15,7 @@ import shutil
 import pytest
 import soundfile as sf
 
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.hostile_names import write_hostile_set
 from tests.recipes.conftest import REPO, run_recipe
 

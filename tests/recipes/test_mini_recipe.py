@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.recipes.conftest import SMALL, run_recipe
 
 

@@ -19,7 +19,7 @@ import soundfile as sf
 import yaml
 
 from espnet2_tisdiss.bin import separate_depths
-from espnet2_tisdiss.stages.pack import ArchiveError, pack_model, unpack_model
+from espnet2_tisdiss.fileio.model_archive import ArchiveError, pack_model, unpack_model
 from tests.security.hostile import evil_torch_checkpoint, evil_yaml, lying_tar_gz, member, model_archive, tar_gz, tree
 
 REPO = Path(__file__).resolve().parents[2]

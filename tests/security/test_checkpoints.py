@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from espnet2_tisdiss.bin import convert_authors_model
-from espnet2_tisdiss.checkpoint import CheckpointFileError, load_state_dict_file
+from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError, load_state_dict_file
 from tests.security.hostile import RunsCode, evil_torch_checkpoint, tree
 
 AUTHORS = Path(__file__).resolve().parents[1] / "fixtures/authors_small/j3_emb24"

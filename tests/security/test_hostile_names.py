@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from espnet2_tisdiss.bin.separate import main as separate_main
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp, write_scp
 from espnet2_tisdiss.stages.format_data import DataDirError, format_data_dir
-from espnet2_tisdiss.stages.kaldi_lists import read_scp, write_scp
 from tests.hostile_names import HOSTILE_FILE_STEMS, HOSTILE_FOLDER, write_hostile_set
 from tests.inference.tiny_model import write_model
 

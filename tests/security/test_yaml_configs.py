@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from espnet2_tisdiss.bin import convert_authors_model, enh_inference, separate_depths
-from espnet2_tisdiss.safe_yaml import ConfigFileError, load_yaml_mapping
+from espnet2_tisdiss.fileio.safe_yaml import ConfigFileError, load_yaml_mapping
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from tests.security.hostile import evil_torch_checkpoint, evil_yaml
 

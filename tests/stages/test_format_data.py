@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from espnet2_tisdiss.stages.format_data import DataDirError, format_data_dir
-from espnet2_tisdiss.stages.kaldi_lists import read_scp
 
 
 def make_dir(root, rates=(16000, 16000, 16000), seconds=(1.0, 0.2), channels=1):

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from espnet2_tisdiss.checkpoint import CheckpointFileError
+from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError
+from espnet2_tisdiss.fileio.model_archive import pack_model
 from espnet2_tisdiss.stages.init_model import init_param, main
-from espnet2_tisdiss.stages.pack import pack_model
 
 
 @pytest.fixture

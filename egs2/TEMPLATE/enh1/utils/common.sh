@@ -47,14 +47,14 @@ already_prepared() {
 }
 
 # hold_run_lock VAR FILE HOLDER: lock FILE (created if missing) until this script and every child that
-# inherited the descriptor have ended, even if killed (espnet2_tisdiss/stages/run_lock.py); HOLDER
+# inherited the descriptor have ended, even if killed (espnet2_tisdiss/fileio/run_lock.py); HOLDER
 # describes this run to a refused one. The descriptor goes into VAR (release early: exec {VAR}>&-).
 # If another run holds FILE, stop with a message naming its folder and that run's PID and host.
 hold_run_lock() {
     local fd
     mkdir -p "$(dirname "$2")"
     exec {fd}>>"$2"
-    if ! "${python:-python}" -m espnet2_tisdiss.stages.run_lock --fd "$fd" --path="$2" --pid "$$" \
+    if ! "${python:-python}" -m espnet2_tisdiss.fileio.run_lock --fd "$fd" --path="$2" --pid "$$" \
             --command="$3"; then
         exit 1
     fi

@@ -16,7 +16,7 @@ Two ways to hold it:
     with hold_lock(folder / ".lock", "decoding"):   # in Python, for the block
         ...
     exec 9>>"$exp/.lock"                             # in a shell script, for its lifetime:
-    python -m espnet2_tisdiss.stages.run_lock --fd 9 --path "$exp/.lock" --pid $$
+    python -m espnet2_tisdiss.fileio.run_lock --fd 9 --path "$exp/.lock" --pid $$
 A lock taken on an inherited descriptor belongs to the open file, which the
 shell keeps open, so it outlives the short Python process and is released
 when the shell and every child that inherited descriptor 9 have ended.

@@ -1,15 +1,15 @@
-"""Stage 7: pack a trained model into one archive, and unpack it for inference.
+"""The packed model: one archive of a trained model, written by stage 7 and unpacked for inference.
 
 Archive members (a gzipped tar, flat): ``config.yaml`` (the training config),
 ``model.pth`` (the averaged weights), ``RESULTS.md``, ``meta.yaml`` (sample
 rate, package versions, source paths). The archive is written atomically.
 
-Unpacking treats the archive as untrusted (``espnet2_tisdiss.safe_archive``):
+Unpacking treats the archive as untrusted (``espnet2_tisdiss.fileio.safe_archive``):
 only these regular files are accepted, sizes are bounded before anything is
 decompressed, both YAML files must be plain YAML mappings (safe loader), and
 everything is unpacked into a temporary folder beside the target that is
 renamed into place only when all checks pass. The weights are read later with
-``weights_only=True`` (``espnet2_tisdiss.checkpoint``).
+``weights_only=True`` (``espnet2_tisdiss.fileio.checkpoint``).
 """
 
 import io
@@ -20,9 +20,9 @@ from typing import Optional, Tuple
 
 import yaml
 
-from espnet2_tisdiss.atomic_io import atomic_dir, atomic_write
-from espnet2_tisdiss.safe_archive import MAX_UNPACKED_BYTES, ArchiveError, extract_regular_files
-from espnet2_tisdiss.safe_yaml import ConfigFileError, load_yaml_mapping
+from espnet2_tisdiss.fileio.atomic_io import atomic_dir, atomic_write
+from espnet2_tisdiss.fileio.safe_archive import MAX_UNPACKED_BYTES, ArchiveError, extract_regular_files
+from espnet2_tisdiss.fileio.safe_yaml import ConfigFileError, load_yaml_mapping
 
 MEMBERS = ("config.yaml", "model.pth", "RESULTS.md", "meta.yaml")
 REQUIRED = ("config.yaml", "model.pth")

@@ -3,7 +3,7 @@ import tarfile
 
 import pytest
 
-from espnet2_tisdiss.stages.pack import ArchiveError, pack_model, unpack_model
+from espnet2_tisdiss.fileio.model_archive import ArchiveError, pack_model, unpack_model
 
 
 def test_round_trip(tmp_path):

@@ -28,7 +28,7 @@ import shutil
 from pathlib import Path
 from typing import Dict, Optional
 
-from espnet2_tisdiss.atomic_io import WRITE_ERRNOS, write_atomic, write_error
+from espnet2_tisdiss.fileio.atomic_io import WRITE_ERRNOS, write_atomic, write_error
 
 JOURNAL_NAME = ".decode_progress.jsonl"
 

@@ -9,7 +9,7 @@ default) nor ``max_ratio`` times the archive's size (plus 1 MiB of slack for
 small text files), which stops decompression bombs without decompressing them.
 A truncated or corrupt archive raises :class:`ArchiveError`.
 
-The caller extracts into a fresh folder (see ``espnet2_tisdiss.atomic_io.atomic_dir``),
+The caller extracts into a fresh folder (see ``espnet2_tisdiss.fileio.atomic_io.atomic_dir``),
 so that a refused archive leaves nothing behind.
 """
 

@@ -11,7 +11,7 @@ that would not read back the same), and ids that name files must also pass
 from pathlib import Path
 from typing import Dict, Union
 
-from espnet2_tisdiss.atomic_io import write_atomic
+from espnet2_tisdiss.fileio.atomic_io import write_atomic
 
 
 def read_scp(path: Union[str, Path]) -> Dict[str, str]:
@@ -69,7 +69,7 @@ def check_entry(path: Union[str, Path], key: str, value: str) -> None:
 
 
 def write_scp(path: Union[str, Path], entries: Dict[str, str]) -> None:
-    """Write ``entries`` sorted by utterance id, atomically (``espnet2_tisdiss.atomic_io``).
+    """Write ``entries`` sorted by utterance id, atomically (``espnet2_tisdiss.fileio.atomic_io``).
 
     Raises:
         ValueError: an id with whitespace, or a value that would not read back
