@@ -13,14 +13,26 @@ def max_rel_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
     return ((ours - reference).abs().max() / reference.abs().max()).item()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("layer_path", ["plain", "tuned"])
-def test_reproduces_authors_outputs(reference_dir, layer_path):
+def authors_separator(reference_dir):
     meta = json.loads((reference_dir / "meta.json").read_text())
     state = load_state_dict_file(reference_dir / "reference_state_dict.pt")
     io = torch.load(reference_dir / "io.pt", weights_only=True)
-    sep = separator_from_authors(meta["separator_conf"], state)
-    sep.layer_path = layer_path
+    return separator_from_authors(meta["separator_conf"], state), io
+
+
+def assert_eval_depths_match(sep, io):
+    """Depths 1, 3, 6 and 8 of one all-depths eval pass against the authors' outputs."""
+    sep.eval()
+    with torch.no_grad():
+        depths = sep.forward_all_depths(io["input"], io["ilens"], max_reps=8)
+    for n in (1, 3, 6, 8):
+        assert max_rel_error(torch.stack(depths[n - 1], 1), io[f"eval_reps{n}"]) < 1e-3, f"depth {n}"
+
+
+@pytest.mark.slow
+def test_reproduces_authors_outputs(reference_dir):
+    """The default (tuned CPU) layers: training-mode stages, every eval depth, the eval forward."""
+    sep, io = authors_separator(reference_dir)
     spec, ilens = io["input"], io["ilens"]
     with torch.no_grad():
         sep.train()  # dropout is 0, so training mode is deterministic
@@ -29,11 +41,20 @@ def test_reproduces_authors_outputs(reference_dir, layer_path):
         for i, stage in enumerate(stages[:-1]):
             assert max_rel_error(torch.stack(stage, 1), io["train_aux"][i]) < 1e-3, f"aux {i}"
         assert max_rel_error(torch.stack(stages[-1], 1), io["train_final"]) < 1e-3
-
-        sep.eval()
-        depths = sep.forward_all_depths(spec, ilens, max_reps=8)
-        for n in (1, 3, 6, 8):
-            assert max_rel_error(torch.stack(depths[n - 1], 1), io[f"eval_reps{n}"]) < 1e-3
-        sep.inference_reps = 3  # the plain eval path too
+    assert_eval_depths_match(sep, io)
+    sep.inference_reps = 3  # the plain eval path too
+    with torch.no_grad():
         out, _, _ = sep(spec, ilens)
-        assert max_rel_error(torch.stack(out, 1), io["eval_reps3"]) < 1e-3
+    assert max_rel_error(torch.stack(out, 1), io["eval_reps3"]) < 1e-3
+
+
+@pytest.mark.slow
+def test_plain_layers_reproduce_authors_outputs(reference_dir):
+    """The plain layers (what GPUs run) on the same fixture: one eval pass over depths 1-8.
+
+    Note: training mode runs the same layers (dropout is 0); the tuned test above checks it,
+    and tests/layers/test_plain_matches_tuned.py holds the two paths equal, gradients included.
+    """
+    sep, io = authors_separator(reference_dir)
+    sep.layer_path = "plain"
+    assert_eval_depths_match(sep, io)

@@ -122,22 +122,3 @@ def test_silent_or_constant_utterance_gives_silence_and_a_log_line(trained, tmp_
             loud = sf.read(tmp_path / f"o/{folder}/wavs/{j}/loud.wav")[0]
             assert quiet.shape == (1600,) and not quiet.any()  # exact silence, not NaN
             assert np.isfinite(loud).all() and loud.any()
-
-
-@pytest.mark.slow  # each job process imports ESPnet
-def test_parallel_jobs_give_the_outputs_of_one_job(trained, tmp_path):
-    model = load_model(*trained)
-    wavs = {}
-    for utt, samples in (("a", 1600), ("b", 3000), ("c", 2000)):
-        sf.write(tmp_path / f"{utt}.wav", np.random.randn(samples) * 0.1, 8000)
-        wavs[utt] = str(tmp_path / f"{utt}.wav")
-    one = decode_set(model, wavs, tmp_path / "one", [1, 2], fs=8000)
-    two = decode_set(model, wavs, tmp_path / "two", [1, 2], fs=8000, jobs=2)
-    assert two["audio_seconds"] == one["audio_seconds"] and list(two["seconds"]) == ["1", "2"]
-    for depth in (1, 2):
-        for j in (1, 2):
-            lists = [(tmp_path / f"{run}/reps{depth}/spk{j}.scp").read_text().splitlines() for run in ("one", "two")]
-            assert [line.split()[0] for line in lists[1]] == ["a", "b", "c"]
-            for utt in wavs:
-                ours, theirs = (sf.read(tmp_path / f"{run}/reps{depth}/wavs/{j}/{utt}.wav")[0] for run in ("two", "one"))
-                assert np.allclose(ours, theirs, atol=1e-6)
