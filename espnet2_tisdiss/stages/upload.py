@@ -25,11 +25,17 @@ license: apache-2.0
 
 A TISDiSS speech separation model (Feng et al., arXiv 2509.15666) trained with
 [espnet2-tisdiss](https://pypi.org/project/espnet2-tisdiss/) on ESPnet-Enh.
-One model runs at any inference depth: pick `--inference_reps N` per deployment.
+One model runs at any inference depth: pick `--inference_reps N` per deployment, or
+`auto` to stop once the estimate stops changing.
 
 ```sh
-python -m espnet2_tisdiss.bin.separate_depths --train_config exp/enh/config.yaml \\
-    --model_file exp/enh/model.pth --wav mixture.wav --output_dir separated --inference_reps 4
+pip install espnet2-tisdiss
+tisdiss-separate --model {repo_id} --inference_reps 4 mixture.wav   # -> mixture_spk1.wav, ...
+```
+
+```python
+from espnet2_tisdiss import Separator
+sources = Separator.from_pretrained("{repo_id}")(waveform, fs=8000, inference_reps=4)
 ```
 
 ## Results
