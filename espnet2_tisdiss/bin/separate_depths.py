@@ -62,7 +62,8 @@ def main(cmd=None):
     from espnet2_tisdiss.fileio.run_lock import RunLockError
     from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
     from espnet2_tisdiss.inference.errors import SeparationMemoryError
-    from espnet2_tisdiss.stages.decode import decode_set, load_model
+    from espnet2_tisdiss.inference.model_loading import load_from_files
+    from espnet2_tisdiss.stages.decode import decode_set
     from espnet2_tisdiss.stages.format_data import DataDirError
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,7 +82,8 @@ def main(cmd=None):
                 if not args.wav.is_file():
                     sys.exit(f"error: {args.wav} does not exist")
                 wavs = {re.sub(r"\s", "_", args.wav.stem): str(args.wav)}  # ids hold no whitespace
-            model = load_model(args.train_config, args.model_file, args.inference_config, args.device)
+            model = load_from_files(args.train_config, args.model_file, inference_config=args.inference_config).model
+            model = model.to(args.device)
             depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
             files = [args.train_config, args.model_file] + ([args.inference_config] if args.inference_config else [])
             timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,

@@ -33,10 +33,11 @@ from espnet2_tisdiss.fileio.safe_yaml import ConfigFileError, load_yaml_mapping
 from espnet2_tisdiss.inference.errors import ModelLoadError
 from espnet2_tisdiss.inference.hub import download_snapshot, is_hub_tag
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
-from espnet2_tisdiss.tasks.enh import SEPARATOR_NAME
 
 PathLike = Union[str, Path]
 
+# The keys an inference config may override, as ESPnet's enh_inference allows.
+INFERENCE_KEYS = ("encoder", "encoder_conf", "separator", "separator_conf", "decoder", "decoder_conf")
 # What ESPnet's own argument parser gives a training config that leaves these out.
 ESPNET_CONF_DEFAULTS = {"encoder_conf": {}, "separator_conf": {}, "decoder_conf": {}, "model_conf": {}}
 
@@ -77,19 +78,34 @@ def read_config(path: Path) -> dict:
     return config
 
 
-def load_from_files(train_config: PathLike, model_file: PathLike, fs: Optional[int] = None) -> LoadedModel:
+def with_inference_config(config: dict, inference_config: Path) -> dict:
+    """``config`` with the ``*_conf`` overrides of an inference config merged in (ESPnet's rule)."""
+    try:
+        overrides = load_yaml_mapping(inference_config, "inference config")
+    except ConfigFileError as err:
+        raise ModelLoadError(str(err)) from err
+    unknown = sorted(set(overrides) - set(INFERENCE_KEYS))
+    if unknown:
+        raise ModelLoadError(f"inference config keys {unknown} not allowed; use {list(INFERENCE_KEYS)}")
+    merged = dict(config)
+    for key, value in overrides.items():
+        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
+    return merged
+
+
+def load_from_files(train_config: PathLike, model_file: PathLike, fs: Optional[int] = None,
+                    inference_config: Optional[PathLike] = None) -> LoadedModel:
     """Build the model of ``train_config`` and load ``model_file`` strictly.
 
-    The authors' configs and checkpoints are converted on the fly (see
-    ``espnet2_tisdiss.compat``). ``fs`` overrides the config's ``fs`` key.
+    Any ESPnet enhancement model builds (the recipe also decodes TF-GridNet); the
+    authors' configs and checkpoints are converted on the fly (see
+    ``espnet2_tisdiss.compat``). ``inference_config`` overrides ``*_conf`` keys
+    (e.g. ``separator_conf: {inference_reps: 8}``); ``fs`` overrides the config's ``fs`` key.
     """
     train_config, model_file = Path(train_config), Path(model_file)
     config = read_config(train_config)
-    if str(config["separator"]).lower() != SEPARATOR_NAME:
-        raise ModelLoadError(
-            f"{train_config} is a {config['separator']!r} model, not TISDiSS; separate it with "
-            "python -m espnet2_tisdiss.bin.separate_depths or ESPnet's enh_inference."
-        )
+    if inference_config is not None:
+        config = with_inference_config(config, Path(inference_config))
     authors = is_authors_config(config)
     try:
         if authors:

@@ -67,11 +67,12 @@ class Separator:
             )
         self.device = precision.check_device(device)
         self.dtype = precision.resolve_dtype(self.device, dtype)
+        if not isinstance(loaded.model.separator, TISDiSSSeparator):
+            raise ModelLoadError(
+                f"{loaded.source} is a {type(loaded.model.separator).__name__} model, not TISDiSS; separate it "
+                "with the recipe's decode stage (./run.sh --stage 5) or ESPnet's enh_inference.")
         self.model = loaded.model.to(self.device).eval()
         if self.dtype == "int8":
-            if not isinstance(self.model.separator, TISDiSSSeparator):
-                raise ValueError(f"int8 applies to TISDiSS separators; {loaded.source} holds a "
-                                 f"{type(self.model.separator).__name__}. Use float32.")
             optimize_for_inference(self.model.separator, "int8")
         self.fs = int(loaded.fs)
         self.source = loaded.source

@@ -25,7 +25,6 @@ second one is refused while the first holds ``.<folder>.lock`` beside it
 error naming it, its duration and what to do; the finished ones are kept.
 """
 
-import argparse
 import json
 import logging
 import secrets
@@ -37,49 +36,15 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 import numpy as np
 import torch
 
-from espnet2_tisdiss.compat.state_dict import load_strict
 from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, parse_depth
 from espnet2_tisdiss.fileio.atomic_io import write_atomic, write_wav_atomic
-from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.fileio.decode_journal import DecodeJournal, input_identity
 from espnet2_tisdiss.fileio.kaldi_lists import utt_file_name, write_scp
 from espnet2_tisdiss.fileio.run_lock import hold_lock
-from espnet2_tisdiss.fileio.safe_yaml import load_yaml_mapping
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
 from espnet2_tisdiss.inference.audio import is_constant, read_mixture
 from espnet2_tisdiss.inference.errors import AudioError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory
-from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
-
-INFERENCE_KEYS = ("encoder", "encoder_conf", "separator", "separator_conf", "decoder", "decoder_conf")
-
-
-def load_model(train_config: Path, model_file: Path, inference_config: Optional[Path] = None,
-               device: str = "cpu") -> torch.nn.Module:
-    """Build the enhancement model of ``train_config`` and load ``model_file`` strictly.
-
-    Raises:
-        ConfigFileError: a config that is missing, not plain YAML or not a mapping.
-        ValueError: an inference config key that is not allowed, or a training
-            config ESPnet cannot build a model from.
-        CheckpointFileError: weights that are not a matching state_dict.
-    """
-    config = load_yaml_mapping(train_config, "training config")
-    if inference_config is not None:
-        overrides = load_yaml_mapping(inference_config, "inference config")
-        unknown = sorted(set(overrides) - set(INFERENCE_KEYS))
-        if unknown:
-            raise ValueError(f"inference config keys {unknown} not allowed; use {list(INFERENCE_KEYS)}")
-        for key, value in overrides.items():
-            config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
-    try:
-        model = TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
-    except (AttributeError, KeyError, TypeError) as err:
-        raise ValueError(f"training config {train_config} does not describe an ESPnet enhancement model "
-                         f"({type(err).__name__}: {err})") from err
-    load_strict(model, load_state_dict_file(model_file), f"model ({model_file})")
-    return model.to(device).eval()
-
 
 class Timer:
     """Accumulates wall-clock seconds of code blocks (synchronising CUDA)."""

@@ -19,6 +19,7 @@ from espnet2_tisdiss.fileio.atomic_io import OutputWriteError
 from espnet2_tisdiss.fileio.decode_journal import JOURNAL_NAME
 from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from espnet2_tisdiss.fileio.run_lock import RunLockError, hold_lock
+from espnet2_tisdiss.inference.model_loading import load_from_files
 from espnet2_tisdiss.stages import decode
 from tests.faults.injection import SimulatedCrash, WriteFault
 from tests.inference.tiny_model import write_model
@@ -32,7 +33,7 @@ def setup(tmp_path_factory):
     """(model, its files, {utt: wav path}, the outputs of an uninterrupted decode)."""
     root = tmp_path_factory.mktemp("decode")
     files = write_model(root / "model")
-    model = decode.load_model(files["config"], files["model"])
+    model = load_from_files(files["config"], files["model"]).model
     data = write_set(root, "test", count=3, seed=3, seconds=0.2)
     wavs = read_scp(data / "wav.scp")
     reference = root / "reference"
@@ -186,7 +187,7 @@ def test_journal_disk_full_is_named(setup, tmp_path, monkeypatch):
 @pytest.mark.parametrize("content,message", [
     ("a: [unclosed\n", "cannot read training config"),
     ("!!python/object/apply:os.system ['true']\n", "cannot read training config"),
-    ("encoder: stft\n", "does not describe an ESPnet enhancement model"),
+    ("encoder: stft\n", "is not an ESPnet enhancement training config (no 'separator' key)"),
 ])
 def test_bad_training_config_is_an_error_not_a_traceback(setup, tmp_path, content, message):
     _, files, wavs, _, _ = setup

@@ -89,11 +89,30 @@ def test_bad_files_are_named(files, tmp_path):
         load_from_files(files["config"], wrong["model"])
 
 
-def test_non_tisdiss_model_is_refused(tmp_path):
-    config = yaml.safe_load((CONF / "tfgridnet_mini.yaml").read_text())
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    with pytest.raises(ModelLoadError, match="not TISDiSS; separate it with"):
-        load_from_files(tmp_path / "config.yaml", tmp_path / "model.pth")
+def test_any_enhancement_model_loads_but_only_tisdiss_separates(tmp_path):
+    """One loader for every path: the decode stage also loads TF-GridNet; the Separator refuses it."""
+    from espnet2_tisdiss.inference import Separator
+    from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
+
+    config = tmp_path / "config.yaml"
+    shutil.copy(CONF / "tfgridnet_mini.yaml", config)
+    model = TISDiSSEnhancementTask.build_model(TISDiSSEnhancementTask.get_parser().parse_args(["--config", str(config)]))
+    torch.save(model.state_dict(), tmp_path / "model.pth")
+    loaded = load_from_files(config, tmp_path / "model.pth", fs=8000)
+    assert type(loaded.model.separator).__name__ == type(model.separator).__name__
+    with pytest.raises(ModelLoadError, match="not TISDiSS; separate it with the recipe's decode stage"):
+        Separator(loaded)
+
+
+def test_inference_config_overrides_conf_keys(tmp_path):
+    files = write_model(tmp_path / "m")
+    (tmp_path / "deep.yaml").write_text("separator_conf:\n  inference_reps: 5\n")
+    loaded = load_from_files(files["config"], files["model"], inference_config=tmp_path / "deep.yaml")
+    assert loaded.model.separator.inference_reps == 5
+    assert loaded.model.separator.n_re == load_from_files(files["config"], files["model"]).model.separator.n_re
+    (tmp_path / "bad.yaml").write_text("optim: sgd\n")
+    with pytest.raises(ModelLoadError, match=r"inference config keys \['optim'\] not allowed"):
+        load_from_files(files["config"], files["model"], inference_config=tmp_path / "bad.yaml")
 
 
 def test_authors_config_and_checkpoint(tmp_path):

@@ -9,10 +9,15 @@ import torch
 import yaml
 
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
-from espnet2_tisdiss.stages.decode import decode_set, load_model, separate_depths
+from espnet2_tisdiss.inference.model_loading import load_from_files
+from espnet2_tisdiss.stages.decode import decode_set, separate_depths
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def load_model(config, weights):
+    return load_from_files(config, weights).model
 
 
 @pytest.fixture
