@@ -45,7 +45,7 @@ def weights_file(source: str, work_dir: Path) -> Path:
 
 def init_param(source: str, work_dir: Path) -> str:
     """ESPnet's ``--init_param`` value for ``source`` (see the module docstring)."""
-    head, colon, spec = source.partition(":")
+    head, colon, _ = source.partition(":")
     if colon and Path(head).is_file() and not Path(source).exists():
         load_state_dict_file(head)  # ESPnet's own form: checked, passed on as given
         return source

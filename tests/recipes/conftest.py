@@ -9,13 +9,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def copy_recipes(root: Path) -> Path:
+    """A copy of egs2/ (without data, dump and exp) and conf/ in ``root``; returns its egs2/."""
+    shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    shutil.copytree(REPO / "conf", root / "conf")
+    return root / "egs2"
+
+
 @pytest.fixture
 def recipe(tmp_path) -> Path:
     """A copy of egs2/ and conf/ in tmp_path; returns the mini recipe dir."""
-    shutil.copytree(REPO / "egs2", tmp_path / "egs2", symlinks=True,
-                    ignore=shutil.ignore_patterns("data", "dump", "exp"))
-    shutil.copytree(REPO / "conf", tmp_path / "conf")
-    return tmp_path / "egs2/mini_2mix/enh1"
+    return copy_recipes(tmp_path) / "mini_2mix/enh1"
 
 
 def run_recipe(recipe_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from espnet2_tisdiss.fileio.model_archive import pack_model
 from espnet2_tisdiss.inference import Separator
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from tests.corpora.fake_corpora import librimix_tree, whamr_tree, wsj0_2mix_tree
-from tests.recipes.conftest import REPO, run_recipe
+from tests.recipes.conftest import REPO, copy_recipes, run_recipe
 
 CORPORA = {  # recipe -> (db.sh variable, fake tree builder, test set)
     "wsj0_2mix": ("WSJ0_2MIX", lambda root: wsj0_2mix_tree(root, lengths=(1200, 1000, 1400)), "tt"),
@@ -42,12 +42,6 @@ def shipped(corpus: str):
     config = re.search(r"--enh_config (\S+)", text).group(1)
     depths = re.search(r'--inference_reps "([^"]+)"', text).group(1).split()
     return Path(config).name, depths
-
-
-def copy_recipes(root: Path) -> Path:
-    shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
-    shutil.copytree(REPO / "conf", root / "conf")
-    return root / "egs2"
 
 
 @pytest.mark.slow
