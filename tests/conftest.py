@@ -1,8 +1,10 @@
+import argparse
 import os
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared/fixtures/tisdiss_reference/paper_8m"
 
@@ -25,6 +27,19 @@ def reference_dir() -> Path:
             pytest.fail(f"reference fixture missing at {REFERENCE_DIR}")
         pytest.skip(f"reference fixture not found at {REFERENCE_DIR} (../shared beside the repo)")
     return REFERENCE_DIR
+
+
+@pytest.fixture
+def tiny_model_files(tmp_path):
+    """config.yaml and model.pth of conf/tisdiss_tiny.yaml with random weights, as training leaves them."""
+    from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf/tisdiss_tiny.yaml").read_text())
+    config.setdefault("init", None)
+    model = TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    torch.save(model.state_dict(), tmp_path / "model.pth")
+    return tmp_path / "config.yaml", tmp_path / "model.pth"
 
 
 def random_stft(batch=2, frames=10, freqs=9) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Separate audio files, folders or Kaldi wav.scp lists with a trained TISDiSS model.
 
 Examples:
+    tisdiss-separate --model mini_2mix mix.wav          # the model shipped in the package
     tisdiss-separate --model exp/tisdiss/packed_model.tar.gz mix.wav
     tisdiss-separate --model user/tisdiss_wsj0_2mix recordings/ --output_dir separated \\
         --inference_reps auto --max_reps 8
@@ -29,7 +30,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path, help="audio files, folders (recursive) or wav.scp lists")
     model = parser.add_argument_group("model (--model, or --train_config with --model_file)")
-    model.add_argument("--model", help="packed .tar.gz, model folder, or Hugging Face tag user/name[@revision]")
+    model.add_argument("--model", help="a shipped model's name (mini_2mix), packed .tar.gz, model folder, "
+                       "or Hugging Face tag user/name[@revision]")
     model.add_argument("--train_config", type=Path, help="training config.yaml (ours or the authors')")
     model.add_argument("--model_file", type=Path, help="weights (.pth) for --train_config")
     model.add_argument("--model_fs", type=positive_int, help="the model's sample rate, where its files omit it")
@@ -41,9 +43,9 @@ def get_parser() -> argparse.ArgumentParser:
     depth.add_argument("--inference_reps", type=depth_value, help="reconstruction depth N >= 1, or 'auto' "
                        "(default: the model's trained N_re)")
     depth.add_argument("--max_reps", type=positive_int, default=8, help="deepest depth 'auto' tries (default 8)")
-    depth.add_argument("--auto_threshold", type=positive_float, default=0.01,
+    depth.add_argument("--auto_threshold", type=positive_float, default=None,
                        help="'auto' stops when ||Y_k - Y_k-1|| / ||Y_k-1|| over the decoded spectra "
-                       "falls below this (default 0.01)")
+                       "falls below this (default: the threshold calibrated for the model, else 0.01)")
     chunks = parser.add_argument_group("long inputs")
     chunks.add_argument("--chunk_seconds", type=positive_float, default=30.0,
                         help="separate longer inputs in chunks of this length (default 30)")
@@ -66,7 +68,10 @@ def load_separator(args):
         return Separator.from_pretrained(args.model, fs=args.model_fs, device=args.device, dtype=args.dtype,
                                          local_files_only=True if args.offline else None)
     if args.train_config is None or args.model_file is None:
-        raise ValueError("give --model, or both --train_config and --model_file")
+        from espnet2_tisdiss import pretrained
+
+        raise ValueError("give --model (a shipped model, a packed .tar.gz, a folder or a Hub tag), or "
+                         "both --train_config and --model_file. Shipped models:\n" + pretrained.listing())
     return Separator.from_files(args.train_config, args.model_file, fs=args.model_fs, device=args.device,
                                 dtype=args.dtype)
 

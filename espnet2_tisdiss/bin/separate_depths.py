@@ -26,7 +26,8 @@ def get_parser() -> argparse.ArgumentParser:
     model = parser.add_argument_group("model (a training dir's files, or a packed archive)")
     model.add_argument("--train_config", type=Path)
     model.add_argument("--model_file", type=Path)
-    model.add_argument("--model_archive", type=Path, help="stage 7's packed_model.tar.gz")
+    model.add_argument("--model_archive", type=Path, help="stage 7's packed_model.tar.gz, or the name of "
+                       "a model shipped in the package (mini_2mix)")
     model.add_argument("--inference_config", type=Path, help="YAML overriding *_conf of the model")
     data = parser.add_mutually_exclusive_group(required=True)
     data.add_argument("--data_dir", type=Path, help="dir with wav.scp")
@@ -35,8 +36,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inference_reps", type=depth_value, nargs="+", default=None,
                         help="depth(s), integers >= 1 and/or 'auto'; default: the model's n_re")
     parser.add_argument("--max_reps", type=positive_int, default=8, help="deepest depth 'auto' tries")
-    parser.add_argument("--auto_threshold", type=positive_float, default=0.01,
-                        help="'auto' stops when the decoded spectra change by less than this (relative)")
+    parser.add_argument("--auto_threshold", type=positive_float, default=None,
+                        help="'auto' stops when the decoded spectra change by less than this (relative); "
+                        "default: the packed model's calibrated threshold, else 0.01")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     parser.add_argument("--nj", type=positive_int, default=1,
                         help="parallel decoding processes, each with its share of the CPU threads")
@@ -62,16 +64,21 @@ def main(cmd=None):
     from espnet2_tisdiss.fileio.run_lock import RunLockError
     from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
     from espnet2_tisdiss.inference.errors import SeparationMemoryError
-    from espnet2_tisdiss.inference.model_loading import load_from_files
+    from espnet2_tisdiss import pretrained
+    from espnet2_tisdiss.inference.model_loading import calibrated_threshold, load_from_files
     from espnet2_tisdiss.stages.decode import decode_set
     from espnet2_tisdiss.stages.format_data import DataDirError
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            fs = None
+            fs, threshold = None, AutoDepth.threshold
             if args.model_archive is not None:
-                args.train_config, args.model_file, meta = unpack_model(args.model_archive, Path(tmp))
+                archive = pretrained.archive(str(args.model_archive))
+                if archive is None or args.model_archive.exists():
+                    archive = args.model_archive
+                args.train_config, args.model_file, meta = unpack_model(archive, Path(tmp))
                 fs = meta.get("fs")
+                threshold = calibrated_threshold(meta, archive) or threshold
             elif args.train_config is None or args.model_file is None:
                 sys.exit("error: give --model_archive, or both --train_config and --model_file")
             if args.data_dir is not None:
@@ -88,7 +95,7 @@ def main(cmd=None):
             files = [args.train_config, args.model_file] + ([args.inference_config] if args.inference_config else [])
             timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,
                                 progress=lambda items, total: tqdm(items, total=total, desc="separate", unit="utt"),
-                                auto=AutoDepth(args.max_reps, args.auto_threshold),
+                                auto=AutoDepth(args.max_reps, args.auto_threshold or threshold),
                                 model_id=model_identity(*files), jobs=args.nj)
         except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError, RunLockError,
                 SeparationMemoryError) as err:

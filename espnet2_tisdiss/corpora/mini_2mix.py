@@ -2,16 +2,23 @@
 
 Reads nothing from the network: speech comes from eSpeak NG, whose library and voice data
 ship in the ``espeakng-loader`` wheel (``pip install espeakng-loader``), driven through its
-C API with ctypes. A speaker is an English accent plus an eSpeak voice variant
-(``en-us+m3``) with its own base pitch, pitch range and speaking rate. Variants that are
+C API with ctypes. A speaker is an accent plus an eSpeak voice variant
+(``en-us+m3``) with its own base pitch, pitch range and speaking rate; each utterance
+varies them a little around the base, as a person's voice does. Variants that are
 near-copies of each other form a family; a family belongs to one split only, so no dev or
 test voice is heard in training.
 
-A mixture takes two seeded random word sequences (about 1.5-4 s) spoken by two different
-speakers of one split, synthesised at 22050 Hz, trimmed of silence, resampled to ``fs``,
-cut to the shorter one ("min" mode, and to ``max_seconds``), set to equal RMS, then
-s1 gets +snr/2 dB and s2 -snr/2 dB with snr ~ U[0, 5] dB; mix = s1 + s2, the three scaled
-together so that no peak exceeds 0.9. Writes, for split in train, dev, test::
+A mixture takes two seeded sentence-like word sequences (``mini_2mix_text``; about 1-5 s)
+spoken by two different speakers of one split, synthesised at 22050 Hz, trimmed of
+silence, resampled to ``fs``, cut to the shorter one ("min" mode, and to ``max_seconds``),
+set to equal RMS, then s1 gets +snr/2 dB and s2 -snr/2 dB; mix = s1 + s2, the three scaled
+together so that no peak exceeds 0.9. The level ratio snr is U[0, 5] dB as in WSJ0-2mix,
+and U[0, 8] dB in training for more variety of relative levels.
+
+Splits: ``train``, ``dev`` and ``test`` use the six ``SEEN_ACCENTS`` and the ``seen``
+lexicon; ``test_unseen`` has the test split's voice variants in four accents and with
+words that training never uses (``UNSEEN_ACCENTS``, the ``unseen`` lexicon). Writes, for
+each split::
 
     <output_dir>/wav/<split>/<utt>_{mix,s1,s2}.wav    16-bit PCM, mix == s1 + s2 exactly
     <output_dir>/<split>/{wav.scp,spk1.scp,spk2.scp,utt2spk,spk2utt}    sorted by utt id
@@ -20,7 +27,8 @@ The same arguments give byte-identical files. libespeak-ng keeps synthesis state
 its flutter phase) in C statics that no API call resets, so every block of mixtures is made
 in a fresh process, and a block's audio depends on nothing but its own plan.
 
-    python -m espnet2_tisdiss.corpora.mini_2mix --output_dir DIR --n_train N --n_dev N --n_test N
+    python -m espnet2_tisdiss.corpora.mini_2mix --output_dir DIR --n_train N --n_dev N --n_test N \
+        --n_test_unseen N
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import ctypes
 import multiprocessing
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +46,9 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
-SPLITS = ("train", "dev", "test")
+from espnet2_tisdiss.corpora.mini_2mix_text import sentence
+
+SPLITS = ("train", "dev", "test", "test_unseen")
 BLOCK = 100  # mixtures made by one fresh worker process
 LEVEL_RMS = 0.05  # RMS of each source before the +-snr/2 dB gains
 PEAK = 0.9
@@ -54,41 +64,20 @@ _FAMILIES = {
     "dev": "f1 Andrea shelby m1 m4 Denis boris quincy",
     "test": "f3 Annie grandma m3 m6 Alex kaukovalta Jacky travis",
 }
-_ACCENTS = {"us": "en-us", "gb": "en", "sc": "en-gb-scotland", "rp": "en-gb-x-rp", "cb": "en-029",
-            "ny": "en-us-nyc", "la": "en-gb-x-gbclan", "wm": "en-gb-x-gbcwmd"}
-_PROSODY = ((25, 76), (30, 91), (140, 201))  # [lo, hi) of espeakPITCH, espeakRANGE, espeakRATE
+_FAMILIES["test_unseen"] = _FAMILIES["test"]  # the test voices, in accents training never uses
+SEEN_ACCENTS = {"us": "en-us", "gb": "en", "sc": "en-gb-scotland", "rp": "en-gb-x-rp",
+                "cb": "en-029", "ny": "en-us-nyc"}
+# Lancashire and West Midlands English, and English words read with Afrikaans and Dutch rules.
+UNSEEN_ACCENTS = {"la": "en-gb-x-gbclan", "wm": "en-gb-x-gbcwmd", "af": "af", "nl": "nl"}
+_SPLIT_ACCENTS = {"train": (SEEN_ACCENTS, 3), "dev": (SEEN_ACCENTS, 2), "test": (SEEN_ACCENTS, 2),
+                  "test_unseen": (UNSEEN_ACCENTS, 2)}  # (accents, how many per variant)
+_SPLIT_LEXICON = {"train": "seen", "dev": "seen", "test": "seen", "test_unseen": "unseen"}
+_SPLIT_SNR_DB = {"train": 8.0, "dev": 5.0, "test": 5.0, "test_unseen": 5.0}  # snr ~ U[0, this]
+_PROSODY = ((15, 86), (20, 101), (120, 221))  # [lo, hi) of espeakPITCH, espeakRANGE, espeakRATE
+_PROSODY_JITTER = (8, 15, 0.12)  # per utterance: pitch +-8, range +-15, rate x (1 +- 0.12)
+_SECONDS = (1.0, 5.0)  # spoken length drawn per utterance, before the "min" cut
 _WORDS_PER_MINUTE_SCALE = 1.08  # eSpeak says these words a little faster than its rate
 
-_WORDS = """
-about above across after again against air all almost along also always among animal answer
-any apple around ask away baby back bad ball bank basket bear beautiful bed before begin behind
-believe bell below best better between big bird black blue boat body book both bottle box boy
-bread break bridge bright bring brother brown build busy but buy call came can car care carry
-cat catch cause center chair change cheap child city class clean clear close cloud coast cold
-color come common corner country cover cross cup dark daughter day dear deep different dinner
-doctor dog door down draw dream dress drink drive dry during early earth easy eat edge egg
-either empty end enough evening every example eye face fact fair fall family far farm fast
-father feel field fight fill find fine finger fire fish floor flower fly follow food foot
-forest forget found free friend front fruit full game garden gate gentle girl give glass go
-gold good grass great green ground group grow hair half hand happy hard hat have head hear
-heart heavy help high hill hold home horse hot hour house hundred idea island jump just keep
-key kind king kitchen know lake land large last late laugh lead learn leave left letter light
-like line listen little live long look lost loud love low machine make many map market matter
-may measure meet middle might mile milk mind minute money month moon morning mother mountain
-move music name near need never new next nice night noise north nothing number ocean offer
-often old open orange order other outside over page paint paper park part party pass people
-perhaps picture piece place plain plan plant play please pocket point poor present pretty
-problem pull push question quick quiet rain reach read ready real red remember rest rich
-ride right river road rock room round run salt same sand save say school sea season second
-see seem send serve seven shape sharp ship shoe short should show side simple sing sister sit
-six sky sleep slow small smile snow soft soldier some song soon sound south space speak spring
-square stand star start station stay step still stone stop story straight street strong study
-sugar summer sun sure sweet table take talk tall teacher tell ten thank thing think three
-through time today together tomorrow tonight tree true try turn under until usual valley very
-village visit voice wait walk wall want warm wash watch water wave way weather week well west
-wheel white whole wide wild wind window winter wish without woman wonder wood word work world
-write wrong yard year yellow young
-""".split()
 
 # Values from eSpeak NG's speak_lib.h (API revision 12).
 _AUDIO_OUTPUT_SYNCHRONOUS = 2  # espeak_AUDIO_OUTPUT: retrieval, returns when synthesis ends
@@ -121,16 +110,17 @@ def variants(split: str) -> list[str]:
 
 
 def build_speakers() -> dict[str, list[Speaker]]:
-    """The fixed speaker inventory per split: each variant in two accents, disjoint splits."""
-    rng = np.random.default_rng(_SPEAKER_SEED)
-    codes = list(_ACCENTS)
+    """The fixed speaker inventory per split: each variant in a few accents, disjoint splits."""
     speakers: dict[str, list[Speaker]] = {}
     for split in SPLITS:
+        rng = np.random.default_rng([_SPEAKER_SEED, SPLITS.index(split)])
+        accents, per_variant = _SPLIT_ACCENTS[split]
+        codes = list(accents)
         speakers[split] = []
         for variant in variants(split):
-            for c in rng.choice(len(codes), size=2, replace=False):
+            for c in sorted(rng.choice(len(codes), size=per_variant, replace=False)):
                 pitch, pitch_range, rate = (int(rng.integers(lo, hi)) for lo, hi in _PROSODY)
-                voice = f"{_ACCENTS[codes[c]]}+{variant}"
+                voice = f"{accents[codes[c]]}+{variant}"
                 speakers[split].append(
                     Speaker(f"{variant.lower()}-{codes[c]}", voice, pitch, pitch_range, rate))
     return speakers
@@ -239,6 +229,15 @@ def mix_pair(a: np.ndarray, b: np.ndarray, snr_db: float, max_len: int | None = 
     return np.round(s1 * scale).astype(np.int16), np.round(s2 * scale).astype(np.int16)
 
 
+def _utterance_voice(rng: np.random.Generator, spk: Speaker) -> Speaker:
+    """``spk`` with this utterance's pitch, range and rate drawn around its base."""
+    d_pitch, d_range, d_rate = _PROSODY_JITTER
+    return replace(spk, pitch=int(np.clip(spk.pitch + rng.integers(-d_pitch, d_pitch + 1), 0, 100)),
+                   pitch_range=int(np.clip(spk.pitch_range + rng.integers(-d_range, d_range + 1),
+                                           0, 100)),
+                   rate=int(round(spk.rate * rng.uniform(1 - d_rate, 1 + d_rate))))
+
+
 def _plan(split: str, speakers: list[Speaker], n: int, seed: int) -> list[tuple]:
     """Seeded (utt_id, snr, [(speaker, text, synth_seed)] * 2) for the mixtures of a split."""
     rng = np.random.default_rng([seed, SPLITS.index(split)])  # a split ignores the others' sizes
@@ -246,11 +245,11 @@ def _plan(split: str, speakers: list[Speaker], n: int, seed: int) -> list[tuple]
     for i in range(n):
         utts = []
         for k in rng.choice(len(speakers), size=2, replace=False):
-            spk = speakers[k]
-            words = max(2, round(rng.uniform(1.6, 3.8) * spk.rate / 60 * _WORDS_PER_MINUTE_SCALE))
-            text = " ".join(_WORDS[j] for j in rng.integers(len(_WORDS), size=words))
+            spk = _utterance_voice(rng, speakers[k])
+            words = max(2, round(rng.uniform(*_SECONDS) * spk.rate / 60 * _WORDS_PER_MINUTE_SCALE))
+            text = sentence(rng, _SPLIT_LEXICON[split], words)
             utts.append((spk, text, int(rng.integers(1, 2**31 - 1))))
-        snr = float(rng.uniform(0.0, 5.0))
+        snr = float(rng.uniform(0.0, _SPLIT_SNR_DB[split]))
         jobs.append((f"{utts[0][0].spk_id}_{utts[1][0].spk_id}_{split}{i:05d}", snr, utts))
     return jobs
 
@@ -286,13 +285,13 @@ def _write_lists(data_dir: Path, wav_dir: Path, jobs: list[tuple]) -> None:
 
 def generate_corpus(output_dir: Path, n_train: int, n_dev: int, n_test: int, seed: int = 0,
                     fs: int = 8000, max_seconds: float | None = None,
-                    num_workers: int | None = None) -> dict:
+                    num_workers: int | None = None, n_test_unseen: int = 0) -> dict:
     """Write the corpus (see the module docstring); returns counts and speakers per split."""
     espeak_paths()  # fail here, with a clear message, rather than in a worker
     output_dir = Path(output_dir).resolve()
     speakers = build_speakers()
     plans, tasks = {}, []
-    for split, n in zip(SPLITS, (n_train, n_dev, n_test)):
+    for split, n in zip(SPLITS, (n_train, n_dev, n_test, n_test_unseen)):
         wav_dir = output_dir / "wav" / split
         wav_dir.mkdir(parents=True, exist_ok=True)
         plans[split] = _plan(split, speakers[split], n, seed)
@@ -302,11 +301,12 @@ def generate_corpus(output_dir: Path, n_train: int, n_dev: int, n_test: int, see
         workers = max(1, min(num_workers or os.cpu_count() or 1, len(tasks)))
         # spawn + one task per child: every block starts from a fresh libespeak-ng
         with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool, \
-                tqdm(total=n_train + n_dev + n_test, desc="mini_2mix", unit="mix") as bar:
+                tqdm(total=sum(len(p) for p in plans.values()), desc="mini_2mix", unit="mix") as bar:
             for done in pool.imap_unordered(_run_block, tasks):
                 bar.update(done)
     for split in SPLITS:
-        _write_lists(output_dir / split, output_dir / "wav" / split, plans[split])
+        if plans[split]:  # a split asked for with 0 mixtures gets no lists
+            _write_lists(output_dir / split, output_dir / "wav" / split, plans[split])
     return {"output_dir": str(output_dir), "fs": fs, "seed": seed,
             "splits": {s: {"mixtures": len(plans[s]),
                            "speakers": [spk.spk_id for spk in speakers[s]]} for s in SPLITS}}
@@ -320,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n_train", type=int, default=1000)
     parser.add_argument("--n_dev", type=int, default=100)
     parser.add_argument("--n_test", type=int, default=100)
+    parser.add_argument("--n_test_unseen", type=int, default=100,
+                        help="mixtures of test voices in unseen accents, saying unseen words")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fs", type=int, default=8000)
     parser.add_argument("--max_seconds", type=float, default=None,
@@ -327,12 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num_workers", type=int, default=None,
                         help="worker processes (default: CPU count)")
     args = parser.parse_args(argv)
-    if min(args.n_train, args.n_dev, args.n_test) < 0 or args.fs <= 0 or \
+    if min(args.n_train, args.n_dev, args.n_test, args.n_test_unseen) < 0 or args.fs <= 0 or \
             (args.max_seconds is not None and args.max_seconds <= 0):
         parser.error("counts must be >= 0; --fs and --max_seconds must be > 0")
     try:
         summary = generate_corpus(args.output_dir, args.n_train, args.n_dev, args.n_test,
-                                  args.seed, args.fs, args.max_seconds, args.num_workers)
+                                  args.seed, args.fs, args.max_seconds, args.num_workers,
+                                  args.n_test_unseen)
     except EspeakUnavailable as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1

@@ -31,8 +31,12 @@ __all__ = ["ArchiveError", "MEMBERS", "pack_model", "unpack_model"]
 
 
 def pack_model(train_config: Path, model_file: Path, output: Path,
-               results: Optional[Path] = None, fs: Optional[int] = None) -> Path:
-    """Write ``output`` (.tar.gz) from the training config, weights and results."""
+               results: Optional[Path] = None, fs: Optional[int] = None,
+               auto_threshold: Optional[float] = None) -> Path:
+    """Write ``output`` (.tar.gz) from the training config, weights and results.
+
+    ``auto_threshold`` (meta.yaml) is the default threshold of depth "auto" for this model.
+    """
     for path in (train_config, model_file) + ((results,) if results else ()):
         if not Path(path).is_file():
             raise ArchiveError(f"cannot pack: {path} does not exist (run the earlier stages first).")
@@ -43,6 +47,8 @@ def pack_model(train_config: Path, model_file: Path, output: Path,
         "torch": version("torch"),
         "sources": {"config": str(train_config), "model": str(model_file)},
     }
+    if auto_threshold is not None:
+        meta["auto_threshold"] = float(auto_threshold)
     with atomic_write(output, "wb") as handle, \
             tarfile.open(fileobj=handle, mode="w:gz", dereference=True) as tar:  # ESPnet links ave.pth
         tar.add(train_config, arcname="config.yaml")

@@ -8,11 +8,12 @@ compared with the previous ones,
 and the repetitions stop at the first k >= 2 with ``change_k < threshold``, or
 at ``max_reps``. The depth used is k; the output is Y_k. The spectra of the
 whole batch are compared together, so callers pass one input (or one chunk) at
-a time to get a depth per input.
+a time to get a depth per input. The loop that runs the repetitions is the
+separation core's (``espnet2_tisdiss.inference.core.separate_depths``).
 """
 
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional
 
 import torch
 
@@ -58,32 +59,3 @@ class ConvergenceCheck:
         change = (torch.linalg.vector_norm(current - previous) / scale).item()
         self.changes.append(change)
         return change < self.threshold
-
-
-def reconstruct_until_stable(
-    separator,
-    streams: torch.Tensor,
-    options: AutoDepth,
-    decode: Optional[Callable[[torch.Tensor], Spectra]] = None,
-) -> Tuple[Spectra, int]:
-    """Run the reconstruction repetitions of ``separator`` until the output converges.
-
-    Args:
-        separator: a ``TISDiSSSeparator`` (uses its ``reconstruct`` generator).
-        streams: the splitter's output [B, J, C, T, F] (``encode_and_split``).
-        options: ``max_reps`` and ``threshold``.
-        decode: streams [B, J, C, T, F] -> J complex [B, T, F]; default
-            ``separator.decode`` (pass one that leaves autocast for bf16 runs).
-
-    Returns:
-        the J complex spectrograms [B, T, F] at the depth used, and that depth
-        (1 <= depth <= ``options.max_reps``).
-    """
-    decode = decode or separator.decode
-    check = ConvergenceCheck(options.threshold)
-    spectra, depth = None, 0
-    for depth, current in enumerate(separator.reconstruct(streams, options.max_reps), start=1):
-        spectra = decode(current)
-        if check.update(spectra):
-            break
-    return spectra, depth

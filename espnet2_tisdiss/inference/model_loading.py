@@ -1,6 +1,7 @@
 """Find and load a TISDiSS model from any of the forms it is shipped in.
 
 Accepted sources:
+  - the name of a model shipped in the package (``mini_2mix``; ``espnet2_tisdiss.pretrained``);
   - a packed model (``packed_model.tar.gz`` of recipe stage 7);
   - a folder holding ``config.yaml`` and ``model.pth`` (at its root or under
     ``exp/enh/``, the layout recipe stage 8 uploads), or an ESPnet model-zoo
@@ -24,6 +25,7 @@ from typing import Optional, Tuple, Union
 
 import torch
 
+from espnet2_tisdiss import pretrained
 from espnet2_tisdiss.compat.convert import convert_config
 from espnet2_tisdiss.compat.options import IGNORED, OPTION_NAMES, REQUIRED_VALUES, SUPERVISION_FLAGS
 from espnet2_tisdiss.compat.state_dict import CheckpointMismatchError, convert_authors_state_dict, load_strict
@@ -55,11 +57,14 @@ class LoadedModel:
         model: the ``ESPnetEnhancementModel`` (encoder, separator, decoder).
         fs: its sample rate in Hz, or None when the source does not record it.
         source: where it came from, for messages.
+        auto_threshold: the threshold of depth "auto" calibrated for this model
+            (``meta.yaml``), or None.
     """
 
     model: torch.nn.Module
     fs: Optional[int]
     source: str
+    auto_threshold: Optional[float] = None
 
 
 def is_authors_config(config: dict) -> bool:
@@ -162,7 +167,11 @@ def load_pretrained(path_or_tag: PathLike, fs: Optional[int] = None,
         local_files_only: for Hub tags, only look in the local cache (None:
             when ``HF_HUB_OFFLINE`` is set).
     """
-    path = Path(path_or_tag)
+    shipped = pretrained.archive(str(path_or_tag))
+    path = shipped if shipped is not None and not Path(path_or_tag).exists() else Path(path_or_tag)
+    if shipped is not None and not shipped.is_file():
+        raise ModelLoadError(f"the shipped model {path_or_tag!r} is missing from this installation "
+                             f"({shipped}); reinstall espnet2-tisdiss.")
     if path.is_file():
         with tempfile.TemporaryDirectory() as tmp:
             try:
@@ -170,7 +179,8 @@ def load_pretrained(path_or_tag: PathLike, fs: Optional[int] = None,
             except ArchiveError as err:
                 raise ModelLoadError(str(err)) from err
             loaded = load_from_files(config, weights, fs or meta.get("fs"))
-        loaded.source = str(path)
+        loaded.source = str(path_or_tag)
+        loaded.auto_threshold = calibrated_threshold(meta, path)
         return loaded
     if path.is_dir():
         folder = path
@@ -178,10 +188,22 @@ def load_pretrained(path_or_tag: PathLike, fs: Optional[int] = None,
         folder = download_snapshot(str(path_or_tag), local_files_only)
     else:
         raise ModelLoadError(
-            f"model {str(path_or_tag)!r} is neither an existing file or folder nor a Hugging Face "
-            "Hub tag (user/name or user/name@revision)."
+            f"model {str(path_or_tag)!r} is neither an existing file or folder, nor a Hugging Face "
+            "Hub tag (user/name or user/name@revision), nor a model shipped in the package:\n"
+            f"{pretrained.listing()}"
         )
     config, weights, meta = find_model_files(folder)
     loaded = load_from_files(config, weights, fs or meta.get("fs"))
     loaded.source = str(path_or_tag)
+    loaded.auto_threshold = calibrated_threshold(meta, folder)
     return loaded
+
+
+def calibrated_threshold(meta: dict, source: Path) -> Optional[float]:
+    """The ``auto_threshold`` a model's meta.yaml records (a number > 0), or None."""
+    value = meta.get("auto_threshold")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ModelLoadError(f"{source}: meta.yaml auto_threshold must be a number > 0, got {value!r}")
+    return float(value)

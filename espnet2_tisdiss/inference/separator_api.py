@@ -26,9 +26,10 @@ import torch
 
 from espnet2_tisdiss import precision
 from espnet2_tisdiss.depths import AUTO, Depth
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, reconstruct_until_stable
-from espnet2_tisdiss.inference.audio import fit_length, is_constant, resample
+from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+from espnet2_tisdiss.inference.audio import fit_length, resample
 from espnet2_tisdiss.inference.chunking import separate_in_chunks
+from espnet2_tisdiss.inference.core import separate_depths
 from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory, smaller_chunk
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files, load_pretrained
@@ -76,6 +77,8 @@ class Separator:
             optimize_for_inference(self.model.separator, "int8")
         self.fs = int(loaded.fs)
         self.source = loaded.source
+        # Depth "auto"'s default: calibrated for the model where its files record it.
+        self.auto_threshold = loaded.auto_threshold or AutoDepth.threshold
         self.normalize = bool(self.model.normalize_variance or self.model.normalize_variance_per_ch)
         self.min_samples = int(self.model.encoder.stft.n_fft)
 
@@ -104,7 +107,7 @@ class Separator:
         return self.separate(wave, fs, inference_reps, **options).sources
 
     def separate(self, wave, fs: int, inference_reps: Optional[Depth] = None, max_reps: int = 8,
-                 auto_threshold: float = 0.01, chunk_seconds: Optional[float] = 30.0,
+                 auto_threshold: Optional[float] = None, chunk_seconds: Optional[float] = 30.0,
                  overlap_seconds: float = 2.0) -> SeparationResult:
         """Separate one mixture.
 
@@ -115,6 +118,8 @@ class Separator:
                 once the estimate changes by less than ``auto_threshold``
                 (relative) between repetitions, at most ``max_reps``; None: the
                 model's trained N_re.
+            auto_threshold: None: the threshold calibrated for the model (see
+                ``self.auto_threshold``).
             chunk_seconds: longer inputs are separated in chunks of this length
                 (None: the whole input at once; memory then grows with S).
             overlap_seconds: overlap of consecutive chunks, cross-faded.
@@ -160,7 +165,7 @@ class Separator:
         if inference_reps is None:
             return self.model.separator.n_re
         if inference_reps == AUTO:
-            return AutoDepth(max_reps, auto_threshold)
+            return AutoDepth(max_reps, self.auto_threshold if auto_threshold is None else auto_threshold)
         if isinstance(inference_reps, bool) or not isinstance(inference_reps, (int, np.integer)) \
                 or inference_reps < 1:
             raise ValueError(f"inference_reps must be an integer >= 1 or 'auto', got {inference_reps!r}.")
@@ -188,29 +193,10 @@ class Separator:
                              f"chunk_seconds={chunk_seconds}.")
         return chunk, overlap
 
-    @torch.inference_mode()
     def _separate_segment(self, segment: np.ndarray, depth: Union[int, AutoDepth]):
         """One chunk [L] at the model's rate -> (J streams [J, L], depth used)."""
-        if is_constant(segment):  # silence (or DC) in, silence out
-            return np.zeros((self.num_spk, len(segment)), dtype=np.float32), depth if isinstance(depth, int) else 1
-        wave = torch.from_numpy(np.ascontiguousarray(segment)).to(self.device)[None]  # [1, L]
-        lengths = torch.tensor([wave.shape[1]], device=self.device)
-        scale = wave.std() if self.normalize else torch.ones((), device=self.device)
-        spec, _ = self.model.encoder(wave / scale, lengths)  # complex [1, T, F]
-        separator = self.model.separator
-        with precision.autocast(self.device, self.dtype):
-            streams = separator.encode_and_split(spec)  # [1, J, C, T, F]
-            if isinstance(depth, AutoDepth):
-                spectra, used = reconstruct_until_stable(separator, streams, depth, self._decode)
-            else:
-                for streams in separator.reconstruct(streams, depth):
-                    pass
-                spectra, used = self._decode(streams), depth
-        waves = torch.cat([self.model.decoder(s, lengths)[0] for s in spectra]) * scale  # [J, L]
-        return waves.float().cpu().numpy(), used
-
-    def _decode(self, streams: torch.Tensor) -> List[torch.Tensor]:
-        """Streams [B, J, C, T, F] -> J complex [B, T, F], in float32 even inside autocast."""
-        with precision.full_precision(self.device):
-            return self.model.separator.decode(streams.float())
-
+        if isinstance(depth, AutoDepth):
+            result = separate_depths(self.model, segment, [AUTO], self.device, depth, self.dtype)
+            return np.stack(result.waves[AUTO]), result.auto_depth
+        result = separate_depths(self.model, segment, [depth], self.device, dtype=self.dtype)
+        return np.stack(result.waves[depth]), depth

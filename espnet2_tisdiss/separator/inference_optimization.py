@@ -4,7 +4,6 @@ Which dtype to use, and where each one runs, is decided in ``espnet2_tisdiss.pre
 this module applies int8 (bfloat16 needs no change to the model: autocast).
 """
 
-import torch
 from torch import nn
 
 from espnet2_tisdiss import precision

@@ -1,14 +1,10 @@
 """Stage 5: separate a data set at several inference depths in one forward pass.
 
-For a TISDiSS model the splitter output is computed once and the reconstruction
-block is repeated up to the deepest requested depth; the streams after each
-requested depth are decoded on the way. The compute time of each depth (as if
-it had been run alone: encoding, its repetitions, its decoding) is recorded,
-so the real-time factor of every depth comes from the same pass. Models without
-an inference depth (e.g. TF-GridNet) are decoded once and reported as depth 1.
-
-Depth "auto" (``espnet2_tisdiss.inference.adaptive_depth``) follows the same
-repetitions and stops per utterance once the estimate stops changing.
+Each utterance goes through the separation core (``espnet2_tisdiss.inference.core``):
+one pass at every requested depth, with the compute time of each depth as if it had
+run alone, so the real-time factor of every depth comes from the same pass. Models
+without an inference depth (e.g. TF-GridNet) are decoded once and reported as depth 1.
+Depth "auto" stops per utterance once the estimate stops changing.
 
 Writes ``<output_dir>/reps<k>/wavs/<j>/<utt>.wav`` (float wav),
 ``<output_dir>/reps<k>/spk<j>.scp`` and ``<output_dir>/timing.json``
@@ -28,12 +24,10 @@ error naming it, its duration and what to do; the finished ones are kept.
 import json
 import logging
 import secrets
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence
 
-import numpy as np
 import torch
 
 from espnet2_tisdiss.depths import AUTO, Depth, depth_folder, depth_order, parse_depth
@@ -41,110 +35,11 @@ from espnet2_tisdiss.fileio.atomic_io import write_atomic, write_wav_atomic
 from espnet2_tisdiss.fileio.decode_journal import DecodeJournal, input_identity
 from espnet2_tisdiss.fileio.kaldi_lists import utt_file_name, write_scp
 from espnet2_tisdiss.fileio.run_lock import hold_lock
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
+from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.audio import is_constant, read_mixture
+from espnet2_tisdiss.inference.core import separate_depths
 from espnet2_tisdiss.inference.errors import AudioError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory
-
-class Timer:
-    """Accumulates wall-clock seconds of code blocks (synchronising CUDA)."""
-
-    def __init__(self, device: str):
-        self.device = device
-        self.start = 0.0
-
-    def __enter__(self):
-        self._sync()
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self._sync()
-        self.elapsed = time.perf_counter() - self.start
-
-    def _sync(self):
-        if self.device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-
-class DepthOutputs(NamedTuple):
-    """What one pass over a mixture gives.
-
-    Attributes:
-        waves: {depth: J arrays [S]}; depth is an int or "auto".
-        seconds: {depth: compute seconds}, each as if that depth had run alone.
-        auto_depth: the depth "auto" stopped at (None when "auto" was not asked).
-    """
-
-    waves: Dict[Depth, List[np.ndarray]]
-    seconds: Dict[Depth, float]
-    auto_depth: Optional[int]
-
-
-@torch.inference_mode()
-def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device: str = "cpu",
-                    auto: AutoDepth = AutoDepth()) -> DepthOutputs:
-    """One pass over ``mixture`` [S] at every depth of ``depths`` (integers >= 1 and/or "auto").
-
-    "auto" follows the same repetitions, decoding the spectra after each one
-    until they stop changing (``auto.threshold``) or ``auto.max_reps`` is
-    reached (``espnet2_tisdiss.inference.adaptive_depth``); its time includes
-    those decodes.
-    """
-    if is_constant(mixture):  # silence (or DC) in, silence out, at every depth
-        silence = [np.zeros(len(mixture), dtype=np.float32) for _ in range(model.separator.num_spk)]
-        return DepthOutputs({depth: silence for depth in depths}, {depth: 0.0 for depth in depths},
-                            1 if AUTO in depths else None)
-    wave = torch.as_tensor(mixture, dtype=torch.float32, device=device)[None]  # [1, S]
-    lengths = torch.tensor([wave.shape[1]], device=device)
-    timer = Timer(device)
-    with timer:
-        scale = wave.std() if model.normalize_variance or model.normalize_variance_per_ch else 1.0
-        spec, flens = model.encoder(wave / scale, lengths)  # [1, T, F]
-        separator = model.separator
-        staged = hasattr(separator, "forward_all_depths")
-        streams = separator.encode_and_split(spec) if staged else None
-    elapsed = timer.elapsed
-
-    def to_waves(specs):
-        return [(model.decoder(s, lengths)[0] * scale)[0].float().cpu().numpy() for s in specs]
-
-    outputs, seconds = {}, {}
-    if not staged:
-        with timer:
-            waves = to_waves(separator(spec, flens)[0])
-        return DepthOutputs({1: waves}, {1: elapsed + timer.elapsed}, None)
-    fixed = sorted(d for d in depths if d != AUTO)
-    check = ConvergenceCheck(auto.threshold) if AUTO in depths else None
-    auto_depth, auto_seconds = None, 0.0  # auto_seconds: its decodes and checks so far
-    last = max(fixed + ([auto.max_reps] if check else []))
-    repetitions = separator.reconstruct(streams, last)
-    for depth in range(1, last + 1):
-        with timer:
-            current = next(repetitions)
-        elapsed += timer.elapsed
-        auto_running = check is not None and auto_depth is None
-        if depth in fixed or auto_running:
-            with timer:
-                spectra = separator.decode(current)
-            decode_seconds = timer.elapsed
-        if depth in fixed:
-            with timer:
-                outputs[depth] = to_waves(spectra)
-            seconds[depth] = elapsed + decode_seconds + timer.elapsed
-        if auto_running:
-            with timer:
-                stable = check.update(spectra)
-            auto_seconds += decode_seconds + timer.elapsed
-            if stable or depth == auto.max_reps:
-                with timer:
-                    outputs[AUTO] = to_waves(spectra)
-                seconds[AUTO] = elapsed + auto_seconds + timer.elapsed
-                auto_depth = depth
-        if depth >= max(fixed, default=0) and (check is None or auto_depth is not None):
-            break
-    return DepthOutputs(outputs, seconds, auto_depth)
-
 
 def read_utterance(utt: str, path: str, fs: Optional[int]):
     """The mono mixture [S] of one utterance and its rate; a ValueError names ``utt`` and ``path``.

@@ -12,9 +12,9 @@ import soundfile as sf
 if not os.environ.get("CI"):  # CI installs espeakng-loader from setup.py and must run these
     pytest.importorskip("espeakng_loader")
 
-from espnet2_tisdiss.corpora import mini_2mix  # noqa: E402
+from espnet2_tisdiss.corpora import mini_2mix, mini_2mix_text  # noqa: E402
 
-COUNTS = {"train": 6, "dev": 3, "test": 3}
+COUNTS = {"train": 6, "dev": 3, "test": 3, "test_unseen": 3}
 FS = 8000
 MAX_SECONDS = 3.0
 LSB = 1 / 32768
@@ -25,8 +25,9 @@ LIST_FILES = ("wav.scp", "spk1.scp", "spk2.scp", "utt2spk", "spk2utt")
 def corpora(tmp_path_factory):
     """The same tiny corpus generated twice, into two directories."""
     roots = [tmp_path_factory.mktemp(f"mini_2mix_{i}") for i in range(2)]
-    summaries = [mini_2mix.generate_corpus(root, *COUNTS.values(), seed=3, fs=FS,
-                                           max_seconds=MAX_SECONDS, num_workers=2)
+    summaries = [mini_2mix.generate_corpus(root, *list(COUNTS.values())[:3], seed=3, fs=FS,
+                                           max_seconds=MAX_SECONDS, num_workers=2,
+                                           n_test_unseen=COUNTS["test_unseen"])
                  for root in roots]
     return roots, summaries
 
@@ -66,7 +67,7 @@ def test_files_and_lists(corpora):
         assert all(utt2spk[u] == spk for spk, us in spk2utt.items() for u in us)
 
 
-def test_mix_is_sum_of_sources_at_0_to_5_db(corpora):
+def test_mix_is_sum_of_sources_at_0_to_5_db_and_0_to_8_in_training(corpora):
     root = corpora[0][0]
     rms = lambda x: np.sqrt(np.mean(x**2))  # noqa: E731
     for split in COUNTS:
@@ -77,7 +78,7 @@ def test_mix_is_sum_of_sources_at_0_to_5_db(corpora):
             assert np.abs(mix - s1 - s2).max() <= 1.5 * LSB, utt
             assert max(np.abs(mix).max(), np.abs(s1).max(), np.abs(s2).max()) <= 0.9 + LSB
             ratio_db = 20 * np.log10(rms(s1) / rms(s2))
-            assert -0.01 <= ratio_db <= 5.01, (utt, ratio_db)
+            assert -0.01 <= ratio_db <= (8.01 if split == "train" else 5.01), (utt, ratio_db)
             assert rms(s1) > 0.01 and rms(s2) > 0.005  # speech, not silence
 
 
@@ -88,8 +89,15 @@ def test_speakers_disjoint_across_splits(corpora):
     variants = {split: set(mini_2mix.variants(split)) for split in mini_2mix.SPLITS}
     for split in mini_2mix.SPLITS:
         assert variants[split] == {s.voice.split("+")[1] for s in inventory[split]}
-    for a, b in (("train", "dev"), ("train", "test"), ("dev", "test")):
+    for a, b in (("train", "dev"), ("train", "test"), ("dev", "test"), ("train", "test_unseen"),
+                 ("dev", "test_unseen")):
         assert not ids[a] & ids[b] and not variants[a] & variants[b]
+    # test_unseen: the test voices, in accents no other split uses
+    assert variants["test_unseen"] == variants["test"] and not ids["test_unseen"] & ids["test"]
+    accent = lambda spk: spk.voice.split("+")[0]  # noqa: E731
+    seen = {accent(s) for split in ("train", "dev", "test") for s in inventory[split]}
+    assert seen == set(mini_2mix.SEEN_ACCENTS.values())
+    assert {accent(s) for s in inventory["test_unseen"]} == set(mini_2mix.UNSEEN_ACCENTS.values())
     root = corpora[0][0]
     for split in COUNTS:
         for utt, pair in read_list(root / split / "utt2spk"):
@@ -141,3 +149,26 @@ def test_cli_reports_missing_espeak(monkeypatch, tmp_path, capsys):
     assert code != 0
     assert "pip install espeakng-loader" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_training_texts_vary_and_test_unseen_says_only_unseen_words():
+    speakers = mini_2mix.build_speakers()
+    seen, unseen = mini_2mix_text.words_of("seen"), mini_2mix_text.words_of("unseen")
+    assert len(seen) > 250 and len(unseen) > 120 and not seen & unseen
+    plans = {split: mini_2mix._plan(split, speakers[split], 200, seed=0) for split in mini_2mix.SPLITS}
+    for split, plan in plans.items():
+        lexicon = unseen if split == "test_unseen" else seen
+        for _, _, utts in plan:
+            for _, text, _ in utts:
+                assert set(text.split()) <= lexicon, (split, text)
+    train = [u for _, _, utts in plans["train"] for u in utts]
+    # each utterance varies its speaker's pitch, range and rate; lengths vary from 1 to 5 s
+    by_speaker = {}
+    for spk, text, _ in train:
+        by_speaker.setdefault(spk.spk_id, []).append((spk.pitch, spk.pitch_range, spk.rate))
+    assert any(len(set(p)) > 1 for p in by_speaker.values() if len(p) > 1)
+    counts = [len(text.split()) for _, text, _ in train]
+    assert min(counts) <= 4 and max(counts) >= 12
+    assert len({text for _, text, _ in train}) == len(train)
+    snrs = [snr for _, snr, _ in plans["train"]]
+    assert max(snrs) > 5.5  # training reaches level ratios the 0-5 dB test sets never use

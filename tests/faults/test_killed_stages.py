@@ -36,7 +36,8 @@ from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 from tests.recipes.conftest import REPO, run_recipe
 from tests.toy_corpus import write_set
 
-TINY = ("--enh_config", "../../../conf/tisdiss_tiny.yaml", "--min_seconds", "0.1", "--inference_reps", "1 2")
+TINY = ("--enh_config", "../../../conf/tisdiss_tiny.yaml", "--min_seconds", "0.1", "--inference_reps", "1 2",
+        "--test_sets", "test")
 TRAIN = ("--enh_args", "--max_epoch 3 --num_iters_per_epoch 2")
 SCORED = {"scores.tsv", "summary.json", "RESULTS.md"}
 TEST_UTTS = 12

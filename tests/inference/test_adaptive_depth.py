@@ -1,64 +1,62 @@
 """Adaptive depth: stops once the decoded estimate stops changing, never beyond max_reps."""
 
+import argparse
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
+import yaml
 
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck, reconstruct_until_stable
-from espnet2_tisdiss.separator import TISDiSSSeparator
-from tests.conftest import TINY, random_stft
+from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
+from espnet2_tisdiss.inference.core import separate_depths
+from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
-
-@pytest.fixture
-def separator_and_streams():
-    separator = TISDiSSSeparator(9, **TINY).eval()
-    with torch.no_grad():
-        streams = separator.encode_and_split(random_stft(batch=1, frames=11))  # [1, J, C, T, F]
-    return separator, streams
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
-def changes_over_depth(separator, streams, max_reps):
-    check = ConvergenceCheck(threshold=1e-9)
-    for current in separator.reconstruct(streams, max_reps):
-        check.update(separator.decode(current))
-    return check.changes
+@pytest.fixture(scope="module")
+def model():
+    """A tiny TISDiSS enhancement model with random weights."""
+    config = yaml.safe_load((CONF / "tisdiss_tiny.yaml").read_text())
+    torch.manual_seed(0)
+    return TISDiSSEnhancementTask.build_model(argparse.Namespace(**{**config, "init": None})).eval()
 
 
-@torch.no_grad()
-def test_easy_input_stops_earlier_than_hard(separator_and_streams):
-    # Every residual path of the reconstruction block is pre-normalised, so its
-    # update has a bounded size: streams of a large scale sit near a fixed point
-    # (easy), streams of a small scale keep changing (hard).
-    separator, streams = separator_and_streams
-    easy, hard = streams * 1000.0, streams * 0.1
-    options = AutoDepth(max_reps=8, threshold=0.01)
-    easy_changes, hard_changes = (changes_over_depth(separator, s, 8) for s in (easy, hard))
-    assert max(easy_changes) < 0.01 < min(hard_changes)  # the premise of the test holds
-    _, easy_depth = reconstruct_until_stable(separator, easy, options)
-    _, hard_depth = reconstruct_until_stable(separator, hard, options)
-    assert easy_depth == 2  # the first depth with a change to measure
-    assert hard_depth == 8  # stopped by max_reps, not beyond
+MIXTURE = np.random.default_rng(0).standard_normal(2400).astype("float32")
 
 
-@torch.no_grad()
-def test_stops_at_first_depth_below_threshold_and_returns_that_depths_output(separator_and_streams):
-    separator, streams = separator_and_streams
-    changes = changes_over_depth(separator, streams, 10)  # changes[i]: depth i + 2 vs i + 1
+def changes_over_depth(model, max_reps):
+    """The relative change at depths 2..max_reps, measured by the core's auto loop."""
+    result = separate_depths(model, MIXTURE, ["auto"], auto=AutoDepth(max_reps, threshold=1e-12))
+    assert result.auto_depth == max_reps and len(result.changes) == max_reps - 1
+    return result.changes
+
+
+def test_stops_at_first_depth_below_threshold_and_returns_that_depths_output(model):
+    changes = changes_over_depth(model, 10)  # changes[i]: depth i + 2 vs i + 1
     threshold = (changes[2] + changes[3]) / 2 if changes[3] < changes[2] else None
     assert threshold is not None and all(c >= threshold for c in changes[:3])
-    spectra, depth = reconstruct_until_stable(separator, streams, AutoDepth(10, threshold))
-    assert depth == 5
-    separator.inference_reps = 5
-    for current in separator.reconstruct(streams, 5):
-        pass
-    for ours, fixed in zip(spectra, separator.decode(current)):
-        torch.testing.assert_close(ours, fixed)
+    auto = separate_depths(model, MIXTURE, ["auto"], auto=AutoDepth(10, threshold))
+    assert auto.auto_depth == 5 and auto.changes == pytest.approx(changes[:4])
+    fixed = separate_depths(model, MIXTURE, [5]).waves[5]
+    for ours, theirs in zip(auto.waves["auto"], fixed):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
-@torch.no_grad()
-def test_max_reps_one_runs_one_repetition(separator_and_streams):
-    separator, streams = separator_and_streams
-    spectra, depth = reconstruct_until_stable(separator, streams, AutoDepth(1, 0.5))
-    assert depth == 1 and len(spectra) == separator.num_spk
+def test_stops_at_depth_two_at_the_earliest_and_at_max_reps_at_the_latest(model):
+    changes = changes_over_depth(model, 8)
+    early = separate_depths(model, MIXTURE, ["auto"], auto=AutoDepth(8, max(changes) * 2))
+    late = separate_depths(model, MIXTURE, ["auto"], auto=AutoDepth(8, min(changes) / 2))
+    assert early.auto_depth == 2  # the first depth with a change to measure
+    assert late.auto_depth == 8  # stopped by max_reps, not beyond
+
+
+def test_max_reps_one_runs_one_repetition(model):
+    result = separate_depths(model, MIXTURE, ["auto"], auto=AutoDepth(1, 0.5))
+    assert result.auto_depth == 1 and len(result.waves["auto"]) == model.separator.num_spk
+    np.testing.assert_allclose(result.waves["auto"][0], separate_depths(model, MIXTURE, [1]).waves[1][0],
+                               atol=1e-6)
 
 
 def test_convergence_check_measures_relative_change():

@@ -7,7 +7,7 @@ import torch
 from espnet2_tisdiss import precision
 from espnet2_tisdiss.inference import AudioError, ModelLoadError, Separator
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files
-from espnet2_tisdiss.stages.decode import separate_depths
+from espnet2_tisdiss.inference.core import separate_depths
 from tests.inference.tiny_model import FS, write_model
 
 

@@ -5,7 +5,7 @@ import torch
 from torch.autograd.function import BackwardCFunction
 
 from espnet2_tisdiss.layers.locoformer import TFLocoformerBlock
-from espnet2_tisdiss.layers.paths import TwoPaths, check_layer_path, set_layer_path, uses_tuned
+from espnet2_tisdiss.layers.paths import TwoPaths, check_layer_path, uses_tuned
 from espnet2_tisdiss.separator import TISDiSSSeparator
 from tests.conftest import TINY, random_stft
 

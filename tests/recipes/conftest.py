@@ -30,5 +30,5 @@ def run_recipe(recipe_dir: Path, *args: str, check: bool = True) -> subprocess.C
     return proc
 
 
-SMALL = ("--local_data_opts", "--n_train 8 --n_dev 2 --n_test 2 --max_seconds 1.5",
+SMALL = ("--local_data_opts", "--n_train 8 --n_dev 2 --n_test 2 --n_test_unseen 2 --max_seconds 1.5",
          "--enh_config", "../../../conf/tisdiss_tiny.yaml", "--enh_args", "--max_epoch 1")

@@ -34,7 +34,7 @@ def test_stages_2_to_6_with_hostile_names(tmp_path):
     files = {name: write_hostile_set(recipe / "data" / name, root / f"audio {name}", count, seed, fs)
              for seed, (name, (count, fs)) in enumerate(sets.items())}
     run_recipe(recipe, "--stage", "2", "--stop_stage", "6", "--min_seconds", "0.1",
-               "--expdir", EXPDIR, "--dumpdir", DUMPDIR, "--inference_reps", "1 2",
+               "--expdir", EXPDIR, "--dumpdir", DUMPDIR, "--inference_reps", "1 2", "--test_sets", "test",
                "--enh_config", "../../../conf/tisdiss_tiny.yaml",
                "--enh_args", "--max_epoch 1 --num_iters_per_epoch 2")
 

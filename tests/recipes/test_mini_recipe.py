@@ -1,16 +1,20 @@
 """The mini recipe end to end on a shrunken corpus: stages 1-8, re-decoding, resuming, baseline."""
 
 import fcntl
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.recipes.conftest import SMALL, run_recipe
@@ -25,7 +29,15 @@ def test_stages_1_to_8(recipe, tmp_path):
     run_recipe(recipe, "--stop_stage", "7", *SMALL, "--inference_reps", "1 2 3 4 auto")
     exp = recipe / "exp/tisdiss_tiny"
     assert results_rows(exp / "RESULTS.md") == ["1", "2", "3", "4"]
-    assert re.search(r"^\| test \| auto \(\d\.\d\d\) \|", (exp / "RESULTS.md").read_text(), flags=re.M)
+    results = (exp / "RESULTS.md").read_text()
+    assert re.search(r"^\| test \| auto \(\d\.\d\d\) \|", results, flags=re.M)
+    assert re.findall(r"^\| test_unseen \| (\d+) \|", results, flags=re.M) == ["1", "2", "3", "4"]
+    # "auto" was calibrated on the dev set, and the threshold is packed with the model
+    calibration = json.loads((exp / "auto_calibration.json").read_text())
+    assert calibration["num_utts"] == 2 and len(calibration["fixed_si_snr"]) == 8
+    with tarfile.open(exp / "packed_model.tar.gz") as tar:
+        meta = yaml.safe_load(tar.extractfile("meta.yaml"))
+    assert meta["auto_threshold"] == pytest.approx(calibration["threshold"])
     assert (exp / "quality_vs_depth.png").read_bytes()[:4] == b"\x89PNG"
     for stage in (1, 3, 4, 7):
         assert list((exp / "logs").glob(f"stage{stage}_*.log"))
@@ -50,6 +62,16 @@ def test_stages_1_to_8(recipe, tmp_path):
     mixture = elsewhere / "my mix.wav"
     audio, fs = sf.read(read_scp(dump / "wav.scp")[utts[0]])
     sf.write(mixture, audio, fs)
+    # stages 5-6 on the packed model (--packed_model): the same estimates as the trained one's
+    run_recipe(recipe, "--stage", "5", "--stop_stage", "6", "--packed_model", "exp/tisdiss_tiny/packed_model.tar.gz",
+               "--inference_reps", "3", "--test_sets", "test")
+    packed = recipe / "exp/packed_model"
+    assert results_rows(packed / "RESULTS.md") == ["3"]
+    for utt in utts:
+        ours = sf.read(packed / f"decode_packed/test/reps3/wavs/1/{utt}.wav")[0]
+        trained = sf.read(exp / f"decode_valid.loss.ave/test/reps3/wavs/1/{utt}.wav")[0]
+        np.testing.assert_allclose(ours, trained, atol=1e-6)
+
     done = subprocess.run([sys.executable, "-m", "espnet2_tisdiss.bin.separate_depths",
                            "--model_archive", str(exp / "packed_model.tar.gz"), "--wav", str(mixture),
                            "--output_dir", "out", "--inference_reps", "2"], cwd=elsewhere,

@@ -1,19 +1,15 @@
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-import yaml
 
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.model_loading import load_from_files
-from espnet2_tisdiss.stages.decode import decode_set, separate_depths
-from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
+from espnet2_tisdiss.inference.core import separate_depths
+from espnet2_tisdiss.stages.decode import decode_set
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def load_model(config, weights):
@@ -21,21 +17,17 @@ def load_model(config, weights):
 
 
 @pytest.fixture
-def trained(tmp_path):
-    """A tiny model's config.yaml and weights, as training would leave them."""
-    config = yaml.safe_load((CONF / "tisdiss_tiny.yaml").read_text())
-    config.setdefault("init", None)
-    model = TISDiSSEnhancementTask.build_model(argparse.Namespace(**config))
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    torch.save(model.state_dict(), tmp_path / "model.pth")
-    return tmp_path / "config.yaml", tmp_path / "model.pth"
+def trained(tiny_model_files):
+    return tiny_model_files
 
 
 def test_one_pass_equals_separate_runs_at_each_depth(trained):
     model = load_model(*trained)
     mixture = np.random.randn(2400).astype("float32")
-    outputs, seconds, auto_depth = separate_depths(model, mixture, [1, 3])
-    assert sorted(outputs) == [1, 3] and sorted(seconds) == [1, 3] and auto_depth is None
+    result = separate_depths(model, mixture, [1, 3])
+    outputs, seconds = result.waves, result.seconds
+    assert sorted(outputs) == [1, 3] and sorted(seconds) == [1, 3]
+    assert result.auto_depth is None and result.changes == []
     assert seconds[3] > seconds[1] > 0
     for depth in (1, 3):
         model.separator.inference_reps = depth
@@ -88,6 +80,7 @@ def test_auto_depth_in_the_same_pass(trained):
     mixture = np.random.randn(2400).astype("float32")
     strict = separate_depths(model, mixture, [1, "auto"], auto=AutoDepth(max_reps=3, threshold=1e-9))
     assert strict.auto_depth == 3 and sorted(strict.waves, key=str) == [1, "auto"]
+    assert len(strict.changes) == 2 and min(strict.changes) > 0
     full = separate_depths(model, mixture, [3])
     for auto, fixed in zip(strict.waves["auto"], full.waves[3]):
         assert np.allclose(auto, fixed, atol=1e-6)

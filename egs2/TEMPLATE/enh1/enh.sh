@@ -22,12 +22,12 @@ train_set=train; valid_set=dev; test_sets=test
 enh_config=; inference_config=; inference_model=valid.loss.ave.pth
 inference_reps=; expdir=exp; dumpdir=dump; datadir=data
 local_data_opts=; enh_args=; hf_repo=
-speech_fold_length=80000; init_param=; activation_checkpointing=
+speech_fold_length=80000; init_param=; activation_checkpointing=; auto_threshold=; packed_model=
 [ -f ./cmd.sh ] && . ./cmd.sh  # the recipe's train_cmd default (local or Slurm)
 options="stage stop_stage ngpu nj inference_nj fs min_seconds num_nodes node_rank dist_init_method \
 train_cmd train_set valid_set test_sets enh_config inference_config inference_model inference_reps \
 expdir dumpdir datadir local_data_opts enh_args hf_repo speech_fold_length init_param \
-activation_checkpointing"
+activation_checkpointing auto_threshold packed_model"
 help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
   --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re).
   --ngpu N trains on N GPUs of this node (one process each, DDP); 0 trains on the CPU.
@@ -39,7 +39,11 @@ help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
   --init_param X starts training from a trained model: a packed_model.tar.gz (stage 7), a folder with
     model.pth (e.g. convert_authors_model's output), or a .pth file (ESPnet's path:src:dst:exclude too).
   --activation_checkpointing true recomputes each block in the backward pass (less memory, ~1 block
-    forward more per repetition); empty keeps the config's choice."
+    forward more per repetition); empty keeps the config's choice.
+  --auto_threshold T: the threshold of depth \"auto\" in stage 5; empty: calibrated on --valid_set
+    (exp/<config>/auto_calibration.json, packed with the model in stage 7).
+  --packed_model X: stages 5-6 decode and score a packed model (a stage-7 archive, or a model shipped
+    in the package, e.g. mini_2mix) instead of the trained one, into exp/<X's name>/; no --enh_config."
 . "$template_dir/utils/parse_options.sh"
 
 for name in stage stop_stage ngpu nj node_rank; do
@@ -57,8 +61,15 @@ check_int num_nodes "$num_nodes" 1
 [ "$num_nodes" -eq 1 ] || [ -n "$dist_init_method" ] || { echo "error: --num_nodes $num_nodes needs \
 --dist_init_method tcp://<node 0 address>:<port> (or file://<path on a shared file system>)" >&2; exit 2; }
 [ "$stage" -le "$stop_stage" ] || { echo "error: --stage $stage is after --stop_stage $stop_stage" >&2; exit 2; }
-[ -n "$enh_config" ] || { echo "error: --enh_config is required" >&2; exit 2; }
-[ -f "$enh_config" ] || { echo "error: --enh_config $enh_config does not exist" >&2; exit 2; }
+if [ -n "$packed_model" ]; then
+    [ "$stage" -ge 5 ] && [ "$stop_stage" -le 6 ] || { echo "error: --packed_model is for stages 5-6 \
+(decoding and scoring a packed model), not --stage $stage --stop_stage $stop_stage" >&2; exit 2; }
+else
+    [ -n "$enh_config" ] || { echo "error: --enh_config is required" >&2; exit 2; }
+    [ -f "$enh_config" ] || { echo "error: --enh_config $enh_config does not exist" >&2; exit 2; }
+fi
+[ -z "$auto_threshold" ] || [[ "$auto_threshold" =~ ^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$ ]] || {
+    echo "error: --auto_threshold must be a number > 0, got '$auto_threshold'" >&2; exit 2; }
 for reps in $inference_reps; do
     [ "$reps" = auto ] || check_int inference_reps "$reps" 1  # or "auto": the adaptive depth
 done
@@ -71,7 +82,11 @@ for name in expdir dumpdir datadir enh_config inference_config; do  # "-x" would
     [[ "${!name}" != -* ]] || printf -v "$name" './%s' "${!name}"
 done
 
-model_name=$(basename "$enh_config" .yaml)
+if [ -n "$packed_model" ]; then
+    model_name=$(basename "$packed_model" .tar.gz)
+else
+    model_name=$(basename "$enh_config" .yaml)
+fi
 exp="$expdir/$model_name"
 stats="$expdir/stats_${fs}"
 logs="$exp/logs"
@@ -161,12 +176,32 @@ if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nod
         "${data_args[@]}" "${model_args[@]}" "${extra_args[@]}"
 fi
 
-decode_root="$exp/decode_$(basename "$inference_model" .pth)"
+if [ -n "$packed_model" ]; then
+    decode_root="$exp/decode_packed"; model_label="packed: $packed_model"
+else
+    decode_root="$exp/decode_$(basename "$inference_model" .pth)"; model_label=$inference_model
+fi
 if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one pass"; then
+    if [ -n "$packed_model" ]; then
+        model_files=("--model_archive=$packed_model")
+    else
+        model_files=("--train_config=$exp/config.yaml" "--model_file=$exp/$inference_model")
+    fi
+    auto_args=()
+    if [[ " $inference_reps " == *" auto "* ]]; then
+        if [ -n "$auto_threshold" ]; then
+            auto_args=(--auto_threshold "$auto_threshold")
+        elif [ -z "$packed_model" ]; then  # (a packed model brings its own calibrated threshold)
+            run_logged "$logs/stage5_calibrate_auto.log" "$python" -m espnet2_tisdiss.bin.calibrate_auto \
+                "${model_files[@]}" --data_dir="$dumpdir/$valid_set" --output="$exp/auto_calibration.json" \
+                --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)"
+            auto_args=(--auto_threshold "$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["threshold"])' "$exp/auto_calibration.json")")
+        fi
+    fi
     for split in $test_sets; do
         # shellcheck disable=SC2086
         run_logged "$logs/stage5_decode_${split}.log" "$python" -m espnet2_tisdiss.bin.separate_depths \
-            --train_config="$exp/config.yaml" --model_file="$exp/$inference_model" \
+            "${model_files[@]}" "${auto_args[@]}" \
             --data_dir="$dumpdir/$split" --output_dir="$decode_root/$split" \
             --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)" --nj "$inference_nj" \
             ${inference_reps:+--inference_reps $inference_reps} \
@@ -182,14 +217,19 @@ if in_stage 6 "scoring, RESULTS.md and plot"; then
         decode_dirs+=("$decode_root/$split")
     done
     run_logged "$logs/stage6_results.log" "$python" -m espnet2_tisdiss.bin.make_results \
-        --output="$exp/RESULTS.md" --plot="$exp/quality_vs_depth.png" --title="$model_name ($inference_model)" \
+        --output="$exp/RESULTS.md" --plot="$exp/quality_vs_depth.png" --title="$model_name ($model_label)" \
         --decode_dirs "${decode_dirs[@]}"
 fi
 
 if in_stage 7 "packing the model"; then
+    calibration=
+    if [ -f "$exp/auto_calibration.json" ]; then
+        calibration=$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["threshold"])' "$exp/auto_calibration.json")
+    fi
     run_logged "$logs/stage7_pack.log" "$python" -m espnet2_tisdiss.bin.pack_model \
         --train_config="$exp/config.yaml" --model_file="$exp/$inference_model" \
-        --results="$exp/RESULTS.md" --fs "$fs" --output="$exp/packed_model.tar.gz"
+        --results="$exp/RESULTS.md" --fs "$fs" --output="$exp/packed_model.tar.gz" \
+        ${calibration:+--auto_threshold "$calibration"}
 fi
 
 if in_stage 8 "upload to the Hugging Face Hub"; then

@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 ./enh.sh \
     --fs 8000 \
-    --train_set train --valid_set dev --test_sets test \
+    --train_set train --valid_set dev --test_sets "test test_unseen" \
     --enh_config ../../../conf/tisdiss_mini.yaml \
     --inference_reps "1 2 3 4" \
     "$@"
