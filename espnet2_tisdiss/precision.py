@@ -28,16 +28,26 @@ DTYPES = ("float32", "bfloat16", "int8")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> FrozenSet[str]:
-    """The CPU's feature flags (empty where /proc/cpuinfo is missing or has none)."""
+def cpu_field(names: Tuple[str, ...], cpuinfo: Path = Path("/proc/cpuinfo")) -> Optional[str]:
+    """The value of the first /proc/cpuinfo line starting with one of ``names`` (None if none)."""
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
-        return frozenset()
+        return None
     for line in text.splitlines():
-        if line.startswith(("flags", "Features")):  # x86, Arm
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
+        if line.startswith(names):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> FrozenSet[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo is missing or has none)."""
+    return frozenset((cpu_field(("flags", "Features"), cpuinfo) or "").split())  # x86, Arm
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name, for reports."""
+    return cpu_field(("model name", "Model"), cpuinfo) or "unknown CPU"
 
 
 def cpu_has_native_bf16(flags: Optional[FrozenSet[str]] = None) -> bool:

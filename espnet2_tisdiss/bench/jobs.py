@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from espnet2_tisdiss.compat.options import OPTION_NAMES, REQUIRED_VALUES, SUPERVISION_FLAGS
-from espnet2_tisdiss.precision import cpu_flags, cpu_has_native_bf16
+from espnet2_tisdiss.precision import cpu_flags, cpu_has_native_bf16, cpu_model
 
 WORKER = Path(__file__).with_name("worker.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +66,7 @@ def run_worker(job: Dict[str, Any], python: Optional[str] = None, authors_src: O
 
 def machine_line(threads: int) -> str:
     """CPU model, the flags that decide the fast paths, thread count, torch version."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     flags = cpu_flags()
     shown = " ".join(f for f in SHOWN_FLAGS if f in flags) or "none of interest"
     native = "yes" if cpu_has_native_bf16(flags) else "no"
