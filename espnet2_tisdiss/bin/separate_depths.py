@@ -13,7 +13,6 @@ import hashlib
 import logging
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -46,9 +45,11 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def model_identity(*paths: Path) -> str:
-    """SHA-256 over the bytes of the model's files: a rerun resumes only with the very same model."""
+    """SHA-256 over the bytes of the model's files (a folder: all its files, by name): a rerun
+    resumes only with the very same model."""
     digest = hashlib.sha256()
-    for path in paths:
+    files = [f for p in paths for f in (sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])]
+    for path in files:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
@@ -60,46 +61,41 @@ def main(cmd=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError
     from espnet2_tisdiss.fileio.kaldi_lists import read_scp
-    from espnet2_tisdiss.fileio.model_archive import ArchiveError, unpack_model
+    from espnet2_tisdiss.fileio.model_archive import ArchiveError
     from espnet2_tisdiss.fileio.run_lock import RunLockError
     from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
     from espnet2_tisdiss.inference.errors import SeparationMemoryError
-    from espnet2_tisdiss import pretrained
-    from espnet2_tisdiss.inference.model_loading import calibrated_threshold, load_from_files
+    from espnet2_tisdiss.inference.model_loading import load_from_files, load_pretrained, local_path
     from espnet2_tisdiss.stages.decode import decode_set
     from espnet2_tisdiss.stages.format_data import DataDirError
 
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            fs, threshold = None, AutoDepth.threshold
-            if args.model_archive is not None:
-                archive = pretrained.archive(str(args.model_archive))
-                if archive is None or args.model_archive.exists():
-                    archive = args.model_archive
-                args.train_config, args.model_file, meta = unpack_model(archive, Path(tmp))
-                fs = meta.get("fs")
-                threshold = calibrated_threshold(meta, archive) or threshold
-            elif args.train_config is None or args.model_file is None:
-                sys.exit("error: give --model_archive, or both --train_config and --model_file")
-            if args.data_dir is not None:
-                if not (args.data_dir / "wav.scp").is_file():
-                    sys.exit(f"error: {args.data_dir}/wav.scp does not exist")
-                wavs = read_scp(args.data_dir / "wav.scp")
-            else:
-                if not args.wav.is_file():
-                    sys.exit(f"error: {args.wav} does not exist")
-                wavs = {re.sub(r"\s", "_", args.wav.stem): str(args.wav)}  # ids hold no whitespace
-            model = load_from_files(args.train_config, args.model_file, inference_config=args.inference_config).model
-            model = model.to(args.device)
-            depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
-            files = [args.train_config, args.model_file] + ([args.inference_config] if args.inference_config else [])
-            timing = decode_set(model, wavs, args.output_dir, depths, fs=fs, device=args.device,
-                                progress=lambda items, total: tqdm(items, total=total, desc="separate", unit="utt"),
-                                auto=AutoDepth(args.max_reps, args.auto_threshold or threshold),
-                                model_id=model_identity(*files), jobs=args.nj)
-        except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError, RunLockError,
-                SeparationMemoryError) as err:
-            sys.exit(f"error: {err}")
+    if args.model_archive is None and (args.train_config is None or args.model_file is None):
+        sys.exit("error: give --model_archive, or both --train_config and --model_file")
+    try:
+        if args.model_archive is not None:
+            loaded = load_pretrained(args.model_archive, inference_config=args.inference_config)
+            files = [local_path(args.model_archive)]
+        else:
+            loaded = load_from_files(args.train_config, args.model_file, inference_config=args.inference_config)
+            files = [args.train_config, args.model_file]
+        files += [args.inference_config] if args.inference_config else []
+        threshold = args.auto_threshold or loaded.auto_threshold or AutoDepth.threshold
+        if args.data_dir is not None:
+            if not (args.data_dir / "wav.scp").is_file():
+                sys.exit(f"error: {args.data_dir}/wav.scp does not exist")
+            wavs = read_scp(args.data_dir / "wav.scp")
+        else:
+            if not args.wav.is_file():
+                sys.exit(f"error: {args.wav} does not exist")
+            wavs = {re.sub(r"\s", "_", args.wav.stem): str(args.wav)}  # ids hold no whitespace
+        model = loaded.model.to(args.device)
+        depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
+        timing = decode_set(model, wavs, args.output_dir, depths, fs=loaded.fs, device=args.device,
+                            progress=lambda items, total: tqdm(items, total=total, desc="separate", unit="utt"),
+                            auto=AutoDepth(args.max_reps, threshold), model_id=model_identity(*files), jobs=args.nj)
+    except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError, RunLockError,
+            SeparationMemoryError) as err:
+        sys.exit(f"error: {err}")
     for depth, seconds in timing["seconds"].items():
         rtf = seconds / max(timing["audio_seconds"], 1e-9)
         logging.info("depth %s: %.2f s compute for %.2f s audio (RTF %.3f)",

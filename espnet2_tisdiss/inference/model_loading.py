@@ -157,28 +157,38 @@ def find_model_files(folder: Path) -> Tuple[Path, Path, dict]:
     )
 
 
+def local_path(path_or_tag: PathLike) -> Path:
+    """The path a source names: the archive of a shipped model (unless a file of that name
+    exists), else the path itself (which may not exist: a Hub tag)."""
+    shipped = pretrained.archive(str(path_or_tag))
+    if shipped is None or Path(path_or_tag).exists():
+        return Path(path_or_tag)
+    if not shipped.is_file():
+        raise ModelLoadError(f"the shipped model {str(path_or_tag)!r} is missing from this installation "
+                             f"({shipped}); reinstall espnet2-tisdiss.")
+    return shipped
+
+
 def load_pretrained(path_or_tag: PathLike, fs: Optional[int] = None,
-                    local_files_only: Optional[bool] = None) -> LoadedModel:
-    """Load a packed archive, a model folder or a Hub tag (see the module docstring).
+                    local_files_only: Optional[bool] = None,
+                    inference_config: Optional[PathLike] = None) -> LoadedModel:
+    """Load a shipped model, a packed archive, a model folder or a Hub tag (see the module docstring).
 
     Args:
-        path_or_tag: a ``.tar.gz`` path, a folder, or ``user/name[@revision]``.
+        path_or_tag: a shipped model's name, a ``.tar.gz`` path, a folder, or ``user/name[@revision]``.
         fs: the model's sample rate, overriding what the source records.
         local_files_only: for Hub tags, only look in the local cache (None:
             when ``HF_HUB_OFFLINE`` is set).
+        inference_config: YAML overriding ``*_conf`` keys (see ``load_from_files``).
     """
-    shipped = pretrained.archive(str(path_or_tag))
-    path = shipped if shipped is not None and not Path(path_or_tag).exists() else Path(path_or_tag)
-    if shipped is not None and not shipped.is_file():
-        raise ModelLoadError(f"the shipped model {path_or_tag!r} is missing from this installation "
-                             f"({shipped}); reinstall espnet2-tisdiss.")
+    path = local_path(path_or_tag)
     if path.is_file():
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 config, weights, meta = unpack_model(path, Path(tmp))
             except ArchiveError as err:
                 raise ModelLoadError(str(err)) from err
-            loaded = load_from_files(config, weights, fs or meta.get("fs"))
+            loaded = load_from_files(config, weights, fs or meta.get("fs"), inference_config)
         loaded.source = str(path_or_tag)
         loaded.auto_threshold = calibrated_threshold(meta, path)
         return loaded
@@ -193,7 +203,7 @@ def load_pretrained(path_or_tag: PathLike, fs: Optional[int] = None,
             f"{pretrained.listing()}"
         )
     config, weights, meta = find_model_files(folder)
-    loaded = load_from_files(config, weights, fs or meta.get("fs"))
+    loaded = load_from_files(config, weights, fs or meta.get("fs"), inference_config)
     loaded.source = str(path_or_tag)
     loaded.auto_threshold = calibrated_threshold(meta, folder)
     return loaded
