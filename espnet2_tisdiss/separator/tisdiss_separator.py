@@ -77,6 +77,9 @@ class TISDiSSSeparator(AbsSeparator):
         eps (float): epsilon of the normalisation layers [eps].
         inference_reps (int or None): reconstruction repetitions in eval mode;
             None means ``n_re``. Also settable as an attribute.
+        inference_sep_reps (int or None): separation-block repetitions in eval
+            mode (the authors vary ``encoder_repeat_times`` at inference too);
+            None means ``n_sep``. Also settable as an attribute.
         activation_checkpointing (bool): in training, keep only the input of
             every block application (each repetition of the separation and
             reconstruction blocks) and recompute its inside during the
@@ -121,6 +124,7 @@ class TISDiSSSeparator(AbsSeparator):
         eps: float = 1.0e-5,
         # inference
         inference_reps: Optional[int] = None,
+        inference_sep_reps: Optional[int] = None,
         # training memory
         activation_checkpointing: bool = False,
         # implementation
@@ -137,6 +141,7 @@ class TISDiSSSeparator(AbsSeparator):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
         self.inference_reps = inference_reps
+        self.inference_sep_reps = inference_sep_reps
         if not isinstance(activation_checkpointing, bool):
             raise ValueError(
                 f"activation_checkpointing must be true or false, got {activation_checkpointing!r}."
@@ -193,12 +198,27 @@ class TISDiSSSeparator(AbsSeparator):
             self.n_re if value is None else _check_count("inference_reps", value)
         )
 
+    @property
+    def inference_sep_reps(self) -> int:
+        """Separation-block repetitions used in eval mode (default: ``n_sep``)."""
+        return self._inference_sep_reps
+
+    @inference_sep_reps.setter
+    def inference_sep_reps(self, value: Optional[int]) -> None:
+        self._inference_sep_reps = (
+            self.n_sep if value is None else _check_count("inference_sep_reps", value)
+        )
+
     # -- named steps -------------------------------------------------------
     def encode_and_split(self, spec: torch.Tensor) -> torch.Tensor:
-        """Complex [B, T, F] -> J streams [B, J, C, T, F] (before reconstruction)."""
+        """Complex [B, T, F] -> J streams [B, J, C, T, F] (before reconstruction).
+
+        The separation block runs ``n_sep`` times in training mode and
+        ``inference_sep_reps`` times in eval mode.
+        """
         mixture = self.encoder(spec)  # [B, C, T, F]
         x = mixture
-        for rep in range(self.n_sep):
+        for rep in range(self.n_sep if self.training else self.inference_sep_reps):
             for index, layer in enumerate(self.separation_block):
                 if rep > 0 or index > 0:
                     # Note: with several layers per block the authors' code adds the

@@ -1,12 +1,15 @@
 """Parity with the authors' implementation (../shared/fixtures/tisdiss_reference)."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from espnet2_tisdiss.compat import separator_from_authors
 from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def max_rel_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
@@ -58,3 +61,22 @@ def test_plain_layers_reproduce_authors_outputs(reference_dir):
     sep, io = authors_separator(reference_dir)
     sep.layer_path = "plain"
     assert_eval_depths_match(sep, io)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sep_reps,re_reps", [(1, 6), (3, 3)])
+def test_inference_sep_reps_match_authors_encoder_repeat_times(reference_dir, sep_reps, re_reps):
+    """The paper model (trained with N_sep = 2) run with N_sep = 1 and 3 at inference, against the
+    authors' separator built with ``encoder_repeat_times`` = 1 and 3 and the same weights
+    (tests/fixtures/authors_sep_reps)."""
+    sep, io = authors_separator(reference_dir)
+    expected = torch.load(FIXTURES / "authors_sep_reps/io.pt", weights_only=True)[f"eval_sep{sep_reps}_reps{re_reps}"]
+    sep.eval()
+    sep.inference_sep_reps, sep.inference_reps = sep_reps, re_reps
+    with torch.no_grad():
+        out, _, _ = sep(io["input"], io["ilens"])
+    assert max_rel_error(torch.stack(out, 1), expected) < 1e-3
+    sep.inference_sep_reps = 2  # the trained depth is not what the fixture holds
+    with torch.no_grad():
+        out, _, _ = sep(io["input"], io["ilens"])
+    assert max_rel_error(torch.stack(out, 1), expected) > 1e-2

@@ -85,6 +85,28 @@ def test_bad_inference_reps(bad):
         sep.forward_all_depths(random_stft(), torch.tensor([10, 10]), max_reps=bad)
 
 
+def test_inference_sep_reps_runs_the_separation_block_that_often_in_eval_only():
+    sep = tiny()  # n_sep 2
+    assert sep.inference_sep_reps == TINY["n_sep"] and tiny(inference_sep_reps=5).inference_sep_reps == 5
+    spec = random_stft()
+    calls = []
+    sep.separation_block[0].register_forward_hook(lambda *args: calls.append(1))
+    with torch.no_grad():
+        sep.eval()
+        for sep_reps in (1, 3):
+            calls.clear()
+            sep.inference_sep_reps = sep_reps
+            sep.encode_and_split(spec)
+            assert len(calls) == sep_reps
+        sep.train()  # training always runs the trained n_sep
+        calls.clear()
+        sep.encode_and_split(spec)
+        assert len(calls) == TINY["n_sep"]
+    for bad in (0, 2.5, "3", True):
+        with pytest.raises(ValueError, match="inference_sep_reps must be an integer >= 1"):
+            sep.inference_sep_reps = bad
+
+
 def test_heads_must_divide_embedding():
     with pytest.raises(ValueError, match="divisible by n_heads"):
         tiny(emb_dim=10, n_heads=4, num_groups=2)
