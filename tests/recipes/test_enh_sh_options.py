@@ -18,6 +18,10 @@ from tests.recipes.conftest import run_recipe
         (("--inference_nj", "0"), "--inference_nj must be an integer >= 1, got '0'"),
         (("--speech_fold_length", "-5"), "--speech_fold_length must be an integer >= 1"),
         (("--activation_checkpointing", "yes"), "--activation_checkpointing must be true or false, got 'yes'"),
+        (("--auto_threshold", "abc"), "--auto_threshold must be a number > 0, got 'abc'"),
+        (("--auto_threshold", "-1"), "--auto_threshold must be a number > 0, got '-1'"),
+        (("--packed_model", "mini_2mix"), "--packed_model is for stages 5-6 (decoding and scoring a packed model), "
+                                           "not --stage 1 --stop_stage 6"),
     ],
 )
 def test_bad_options(recipe, args, message):
