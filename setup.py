@@ -14,6 +14,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["espnet2_tisdiss", "espnet2_tisdiss.*"]),
+    # the shipped model, its card and example mixtures (espnet2_tisdiss.pretrained)
+    package_data={"espnet2_tisdiss.pretrained": ["*.tar.gz", "*.md", "*.log", "examples/*.wav"]},
     install_requires=[
         "espnet==202611",
         # torchaudio 2.11 is the newest release; torch must match it exactly.
