@@ -1,5 +1,8 @@
 """Names of inference depths: integers >= 1 and "auto", their decode folders and their order.
 
+A decode grid over the separation block's repetitions (N_sep) puts each N_sep value's
+depth folders in a ``sep<n>`` folder of its own (:func:`sep_folder`).
+
 Kept free of heavy imports: the scoring workers and the results table read it.
 """
 
@@ -36,3 +39,14 @@ def folder_depth(name: str) -> Optional[Depth]:
 def depth_order(depth: Depth):
     """Sort key: the integer depths in order, then "auto"."""
     return (depth == AUTO, 0 if depth == AUTO else depth)
+
+
+def sep_folder(n_sep: int) -> str:
+    """The decode folder of the separation block's repetitions ``n_sep`` in a grid: ``sep<n>``."""
+    return f"sep{n_sep}"
+
+
+def folder_sep(name: str) -> Optional[int]:
+    """The N_sep of a grid decode folder name (inverse of :func:`sep_folder`), None for other names."""
+    match = re.fullmatch(r"sep(\d+)", name)
+    return int(match.group(1)) if match else None

@@ -42,6 +42,8 @@ def get_parser() -> argparse.ArgumentParser:
     depth = parser.add_argument_group("depth")
     depth.add_argument("--inference_reps", type=depth_value, help="reconstruction depth N >= 1, or 'auto' "
                        "(default: the model's trained N_re)")
+    depth.add_argument("--inference_sep_reps", type=positive_int, help="repetitions of the separation "
+                       "block N >= 1 (default: the model's trained N_sep)")
     depth.add_argument("--max_reps", type=positive_int, default=8, help="deepest depth 'auto' tries (default 8)")
     depth.add_argument("--auto_threshold", type=positive_float, default=None,
                        help="'auto' stops when ||Y_k - Y_k-1|| / ||Y_k-1|| over the decoded spectra "
@@ -84,7 +86,7 @@ def separate_job(separator, job, args) -> list:
     mixture, rate = read_mixture(job.path, args.channel)
     result = separator.separate(mixture, rate, args.inference_reps, max_reps=args.max_reps,
                                 auto_threshold=args.auto_threshold, chunk_seconds=args.chunk_seconds,
-                                overlap_seconds=args.overlap_seconds)
+                                overlap_seconds=args.overlap_seconds, inference_sep_reps=args.inference_sep_reps)
     for j, source in enumerate(result.sources, start=1):
         write_wav_atomic(job.output(j), source, rate)
     return result.depths

@@ -5,6 +5,8 @@ Examples:
         --model_file exp/m/valid.loss.ave.pth --data_dir dump/test \\
         --output_dir exp/m/decode/test --inference_reps 1 2 4 6 8 auto
     python -m espnet2_tisdiss.bin.separate_depths --model_archive packed_model.tar.gz \\
+        --data_dir dump/test --output_dir exp/m/decode/test --inference_sep_reps 1 2 --inference_reps 1 2 3
+    python -m espnet2_tisdiss.bin.separate_depths --model_archive packed_model.tar.gz \\
         --wav mixture.wav --output_dir separated --inference_reps 3
 """
 
@@ -34,6 +36,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output_dir", type=Path, required=True)
     parser.add_argument("--inference_reps", type=depth_value, nargs="+", default=None,
                         help="depth(s), integers >= 1 and/or 'auto'; default: the model's n_re")
+    parser.add_argument("--inference_sep_reps", type=positive_int, nargs="+", default=None,
+                        help="separation-block repetitions, one decode pass per value into "
+                        "<output_dir>/sep<n>/ (a grid with --inference_reps); default: the model's n_sep, "
+                        "written to <output_dir> itself")
     parser.add_argument("--max_reps", type=positive_int, default=8, help="deepest depth 'auto' tries")
     parser.add_argument("--auto_threshold", type=positive_float, default=None,
                         help="'auto' stops when the decoded spectra change by less than this (relative); "
@@ -59,11 +65,13 @@ def model_identity(*paths: Path) -> str:
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from espnet2_tisdiss.depths import sep_folder
     from espnet2_tisdiss.fileio.checkpoint import CheckpointFileError
     from espnet2_tisdiss.fileio.kaldi_lists import read_scp
     from espnet2_tisdiss.fileio.model_archive import ArchiveError
     from espnet2_tisdiss.fileio.run_lock import RunLockError
     from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+    from espnet2_tisdiss.inference.core import separation_reps
     from espnet2_tisdiss.inference.errors import SeparationMemoryError
     from espnet2_tisdiss.inference.model_loading import load_from_files, load_pretrained, local_path
     from espnet2_tisdiss.stages.decode import decode_set
@@ -90,16 +98,23 @@ def main(cmd=None):
             wavs = {re.sub(r"\s", "_", args.wav.stem): str(args.wav)}  # ids hold no whitespace
         model = loaded.model.to(args.device)
         depths = list(dict.fromkeys(args.inference_reps or [getattr(model.separator, "n_re", 1)]))
-        timing = decode_set(model, wavs, args.output_dir, depths, fs=loaded.fs, device=args.device,
-                            progress=lambda items, total: tqdm(items, total=total, desc="separate", unit="utt"),
-                            auto=AutoDepth(args.max_reps, threshold), model_id=model_identity(*files), jobs=args.nj)
+        passes = [(None, args.output_dir)] if args.inference_sep_reps is None else \
+            [(n, args.output_dir / sep_folder(n)) for n in dict.fromkeys(args.inference_sep_reps)]
+        timings = {}
+        for n_sep, output_dir in passes:
+            with separation_reps(model, n_sep):
+                timings[output_dir] = decode_set(
+                    model, wavs, output_dir, depths, fs=loaded.fs, device=args.device,
+                    progress=lambda items, total: tqdm(items, total=total, desc="separate", unit="utt"),
+                    auto=AutoDepth(args.max_reps, threshold), model_id=model_identity(*files), jobs=args.nj)
     except (ValueError, CheckpointFileError, ArchiveError, DataDirError, OSError, RunLockError,
             SeparationMemoryError) as err:
         sys.exit(f"error: {err}")
-    for depth, seconds in timing["seconds"].items():
-        rtf = seconds / max(timing["audio_seconds"], 1e-9)
-        logging.info("depth %s: %.2f s compute for %.2f s audio (RTF %.3f)",
-                     depth, seconds, timing["audio_seconds"], rtf)
+    for output_dir, timing in timings.items():
+        for depth, seconds in timing["seconds"].items():
+            rtf = seconds / max(timing["audio_seconds"], 1e-9)
+            logging.info("%s depth %s: %.2f s compute for %.2f s audio (RTF %.3f)",
+                         output_dir, depth, seconds, timing["audio_seconds"], rtf)
     logging.info("wrote %s", args.output_dir)
 
 

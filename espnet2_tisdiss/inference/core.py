@@ -15,6 +15,7 @@ run once and reported as depth 1. Silent or constant input gives silence at
 every depth, without running the model.
 """
 
+import contextlib
 import time
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
@@ -63,6 +64,29 @@ class DepthOutputs(NamedTuple):
     seconds: Dict[Depth, float]
     auto_depth: Optional[int]
     changes: List[float] = []
+
+
+@contextlib.contextmanager
+def separation_reps(model, n_sep: Optional[int]):
+    """Within the block, ``model`` runs its separation block ``n_sep`` times (None: unchanged).
+
+    Raises:
+        ValueError: ``n_sep`` is given for a model without a repeated separation block
+            (e.g. TF-GridNet), or is not an integer >= 1.
+    """
+    if n_sep is None:
+        yield model
+        return
+    separator = model.separator
+    if not hasattr(separator, "inference_sep_reps"):
+        raise ValueError(f"inference_sep_reps={n_sep}: {type(separator).__name__} has no separation-block "
+                         "repetitions to choose (only TISDiSS separators do)")
+    before = separator.inference_sep_reps
+    separator.inference_sep_reps = n_sep  # checks the value
+    try:
+        yield model
+    finally:
+        separator.inference_sep_reps = before
 
 
 @torch.inference_mode()

@@ -29,7 +29,7 @@ from espnet2_tisdiss.depths import AUTO, Depth
 from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.audio import fit_length, resample
 from espnet2_tisdiss.inference.chunking import separate_in_chunks
-from espnet2_tisdiss.inference.core import separate_depths
+from espnet2_tisdiss.inference.core import separate_depths, separation_reps
 from espnet2_tisdiss.inference.errors import AudioError, ModelLoadError, SeparationMemoryError
 from espnet2_tisdiss.inference.memory import first_line, is_out_of_memory, release_cached_memory, smaller_chunk
 from espnet2_tisdiss.inference.model_loading import LoadedModel, load_from_files, load_pretrained
@@ -108,7 +108,7 @@ class Separator:
 
     def separate(self, wave, fs: int, inference_reps: Optional[Depth] = None, max_reps: int = 8,
                  auto_threshold: Optional[float] = None, chunk_seconds: Optional[float] = 30.0,
-                 overlap_seconds: float = 2.0) -> SeparationResult:
+                 overlap_seconds: float = 2.0, inference_sep_reps: Optional[int] = None) -> SeparationResult:
         """Separate one mixture.
 
         Args:
@@ -123,6 +123,8 @@ class Separator:
             chunk_seconds: longer inputs are separated in chunks of this length
                 (None: the whole input at once; memory then grows with S).
             overlap_seconds: overlap of consecutive chunks, cross-faded.
+            inference_sep_reps: repetitions of the separation block (int >= 1);
+                None: the model's trained N_sep.
 
         Raises:
             AudioError: not one channel, not finite, or shorter than one STFT window.
@@ -146,12 +148,13 @@ class Separator:
             )
         bounds = None if chunk_seconds is None else self._chunk_samples(chunk_seconds, overlap_seconds)
         try:
-            if bounds is None:
-                streams, used = self._separate_segment(at_model_rate, depth)  # [J, S']
-                depths = [used]
-            else:
-                streams, depths = separate_in_chunks(lambda x: self._separate_segment(x, depth),
-                                                     at_model_rate, *bounds)
+            with separation_reps(self.model, inference_sep_reps):
+                if bounds is None:
+                    streams, used = self._separate_segment(at_model_rate, depth)  # [J, S']
+                    depths = [used]
+                else:
+                    streams, depths = separate_in_chunks(lambda x: self._separate_segment(x, depth),
+                                                         at_model_rate, *bounds)
         except (RuntimeError, MemoryError) as err:
             if not is_out_of_memory(err):
                 raise

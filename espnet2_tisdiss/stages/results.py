@@ -15,6 +15,12 @@ Outputs (each written atomically):
   A PNG with two panels: SI-SNRi [dB] vs depth and SI-SNRi [dB] vs RTF, one line
   per test set, the adaptive depth as a star (at its average depth in the first
   panel), drawn with matplotlib's Agg canvas (no pyplot state touched).
+
+A decode grid over N_sep (decode dirs named ``sep<n>``, see ``espnet2_tisdiss.depths``)
+adds an ``N_sep`` column, one row per (test set, N_sep, depth); the plot then draws
+one line per (test set, N_sep) against depth, and in the RTF panel every pair of the
+grid with the quality-vs-RTF frontier of each test set (the pairs that no cheaper
+pair beats), so the cheapest pair for a target quality can be read off.
 """
 
 import io
@@ -30,7 +36,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from espnet2_tisdiss.depths import AUTO, depth_order, parse_depth
+from espnet2_tisdiss.depths import AUTO, depth_order, folder_sep, parse_depth
 from espnet2_tisdiss.fileio.atomic_io import write_atomic
 from espnet2_tisdiss.stages.scoring import METRICS
 
@@ -56,7 +62,7 @@ def load_summary(decode_dir: Union[str, Path]) -> Dict:
             depths[depth] = {m: math.nan if values[m] is None else float(values[m]) for m in names}
         summary = {"test_set": str(raw["test_set"]), "num_utts": int(raw["num_utts"]),
                    "depths": dict(sorted(depths.items(), key=lambda item: depth_order(item[0]))),
-                   "decode_dir": decode_dir}
+                   "decode_dir": decode_dir, "n_sep": folder_sep(decode_dir.name)}
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{path} is not a scoring summary: {error!r}") from error
     if not summary["depths"]:
@@ -73,13 +79,23 @@ def depth_label(depth, values: Dict[str, float]) -> str:
     return f"{AUTO} ({_number(values['mean_depth'], 2)})" if depth == AUTO else str(depth)
 
 
+def is_grid(summaries: Sequence[Dict]) -> bool:
+    """Whether the summaries come from a decode grid over N_sep (``sep<n>`` decode dirs)."""
+    return any(s.get("n_sep") is not None for s in summaries)
+
+
 def format_table(summaries: Sequence[Dict]) -> str:
-    """The markdown table, one row per (test set, depth)."""
-    lines = ["| dataset | depth | " + " | ".join(name for name, _, _ in COLUMNS) + " |",
-             "|---|---:|" + "---:|" * len(COLUMNS)]
+    """The markdown table, one row per (test set, depth), or (test set, N_sep, depth) for a grid."""
+    grid = is_grid(summaries)
+    lines = ["| dataset | " + ("N_sep | " if grid else "") + "depth | "
+             + " | ".join(name for name, _, _ in COLUMNS) + " |",
+             "|---|" + ("---:|" if grid else "") + "---:|" + "---:|" * len(COLUMNS)]
+    if grid:
+        summaries = sorted(summaries, key=lambda s: (s["test_set"], s["n_sep"] or 0))
     for summary in summaries:
         for depth, values in summary["depths"].items():
-            cells = [summary["test_set"], depth_label(depth, values)]
+            cells = [summary["test_set"], *([str(summary["n_sep"] or "-")] if grid else []),
+                     depth_label(depth, values)]
             cells += [_number(values[key], decimals) for _, key, decimals in COLUMNS]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -138,24 +154,58 @@ def plot_auto(by_depth, by_rtf, values: Dict[str, float], color) -> None:
             axes.annotate(AUTO, (x, gain), textcoords="offset points", xytext=(4, -10), fontsize=8)
 
 
+def frontier(points: Sequence[tuple]) -> List[tuple]:
+    """The (rtf, gain, label) points that no cheaper-or-equal point beats, in order of RTF.
+
+    Points with an unknown (NaN) RTF or gain are left out.
+    """
+    known = sorted((p for p in points if not (math.isnan(p[0]) or math.isnan(p[1]))),
+                   key=lambda p: (p[0], -p[1]))
+    kept: List[tuple] = []
+    for point in known:
+        if not kept or point[1] > kept[-1][1]:
+            kept.append(point)
+    return kept
+
+
+def plot_grid_frontier(by_rtf, summaries: Sequence[Dict]) -> None:
+    """Every (N_sep, depth) pair of each test set against RTF, with its frontier as a line."""
+    for test_set in dict.fromkeys(s["test_set"] for s in summaries):
+        points = [(values["rtf"], values["si_snri"], f"{s['n_sep']}/{depth}")
+                  for s in summaries if s["test_set"] == test_set
+                  for depth, values in s["depths"].items() if depth != AUTO]
+        dots = by_rtf.scatter([p[0] for p in points], [p[1] for p in points], s=18, alpha=0.6)
+        best = frontier(points)
+        by_rtf.plot([p[0] for p in best], [p[1] for p in best], drawstyle="steps-post",
+                    color=dots.get_facecolor()[0], label=f"{test_set} frontier")
+        for rtf, gain, label in best:
+            by_rtf.annotate(label, (rtf, gain), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    by_rtf.set(title="SI-SNRi vs. RTF over the grid (frontier labelled N_sep/depth)")
+
+
 def plot_figure(summaries: Sequence[Dict], title: Optional[str] = None) -> Figure:
-    """Two panels: SI-SNRi vs depth and SI-SNRi vs RTF, one line per test set."""
+    """Two panels: SI-SNRi vs depth and SI-SNRi vs RTF, one line per test set (per N_sep in a grid)."""
     figure = Figure(figsize=(10, 4), layout="constrained")
     FigureCanvasAgg(figure)
     by_depth, by_rtf = figure.subplots(1, 2)
+    grid = is_grid(summaries)
     names = [s["test_set"] for s in summaries]
     for summary in summaries:
         label = summary["test_set"]
-        if names.count(label) > 1:
+        if grid:
+            label += f", N_sep {summary['n_sep']}"
+        elif names.count(label) > 1:
             label += f" ({Path(summary['decode_dir']).name})"
         depths = [k for k in summary["depths"] if k != AUTO]
         gains = [summary["depths"][k]["si_snri"] for k in depths]
         rtfs = [summary["depths"][k]["rtf"] for k in depths]
         line, = by_depth.plot(depths, gains, marker="o", label=label)
-        by_rtf.plot(rtfs, gains, marker="o", color=line.get_color(), label=label)
-        for depth, rtf, gain in zip(depths, rtfs, gains):
-            if not math.isnan(rtf):
-                by_rtf.annotate(str(depth), (rtf, gain), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        if not grid:
+            by_rtf.plot(rtfs, gains, marker="o", color=line.get_color(), label=label)
+            for depth, rtf, gain in zip(depths, rtfs, gains):
+                if not math.isnan(rtf):
+                    by_rtf.annotate(str(depth), (rtf, gain), textcoords="offset points", xytext=(4, 4),
+                                    fontsize=8)
         if AUTO in summary["depths"]:
             plot_auto(by_depth, by_rtf, summary["depths"][AUTO], line.get_color())
     all_depths = sorted({k for s in summaries for k in s["depths"] if k != AUTO})
@@ -164,6 +214,8 @@ def plot_figure(summaries: Sequence[Dict], title: Optional[str] = None) -> Figur
                  title="SI-SNRi vs. depth")
     by_rtf.set(xlabel="real-time factor [compute s / audio s]", ylabel="SI-SNRi [dB]",
                title="SI-SNRi vs. RTF (points labelled by depth)")
+    if grid:
+        plot_grid_frontier(by_rtf, summaries)
     if all(math.isnan(s["depths"][k]["rtf"]) for s in summaries for k in s["depths"]):
         by_rtf.text(0.5, 0.5, "no timing.json: RTF unknown", transform=by_rtf.transAxes, ha="center")
     for axes in (by_depth, by_rtf):

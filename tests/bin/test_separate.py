@@ -200,3 +200,20 @@ def test_int8_on_an_x86_cpu_and_refused_elsewhere(archive, tmp_path, capsys, mon
         main([str(tmp_path / "mix.wav"), "--model", archive, "--dtype", "int8", "--output_dir", str(tmp_path / "no")])
     assert "int8 cannot run on the CPU: it needs an x86 CPU with AVX2" in str(info.value.code)
     assert not (tmp_path / "no").exists()
+
+
+def test_inference_sep_reps_option(archive, tmp_path, capsys):
+    from espnet2_tisdiss.inference import Separator
+
+    path = write(tmp_path / "mix.wav", 0.3, 8000)
+    code, _, err = run(capsys, path, "--model", archive, "--output_dir", tmp_path / "out",
+                       "--inference_reps", 2, "--inference_sep_reps", 3, "--dtype", "float32")
+    assert code == 0, err
+    audio = sf.read(path, dtype="float32")[0]
+    expected = Separator.from_pretrained(archive, dtype="float32").separate(
+        audio, 8000, inference_reps=2, inference_sep_reps=3).sources
+    for j, source in enumerate(expected, start=1):
+        np.testing.assert_allclose(sf.read(tmp_path / f"out/mix_spk{j}.wav")[0], source, atol=1e-6)
+    with pytest.raises(SystemExit):
+        run(capsys, path, "--model", archive, "--inference_sep_reps", 0)
+    assert "argument --inference_sep_reps: must be an integer >= 1, got '0'" in capsys.readouterr().err

@@ -126,3 +126,20 @@ def test_exported_from_the_package():
     import espnet2_tisdiss
 
     assert espnet2_tisdiss.Separator is Separator
+
+
+def test_inference_sep_reps_runs_the_separation_block_that_often(sep, files):
+    """inference_sep_reps=2 equals the model with the attribute set to 2, then the attribute is back."""
+    wave = mixture(2400, seed=3)
+    model = load_from_files(files["config"], files["model"]).model
+    model.separator.inference_sep_reps = 2
+    expected = separate_depths(model, wave, [2]).waves[2]
+    trained = sep.separate(wave, FS, inference_reps=2, chunk_seconds=None).sources
+    twice = sep.separate(wave, FS, inference_reps=2, chunk_seconds=None, inference_sep_reps=2).sources
+    for ours, theirs, default in zip(twice, expected, trained):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+        assert np.abs(ours - default).max() > 1e-3
+    assert sep.model.separator.inference_sep_reps == sep.model.separator.n_sep == 1
+    with pytest.raises(ValueError, match="inference_sep_reps must be an integer >= 1"):
+        sep.separate(wave, FS, inference_sep_reps=0)
+    assert sep.model.separator.inference_sep_reps == 1

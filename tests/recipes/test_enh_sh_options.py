@@ -13,6 +13,7 @@ from tests.recipes.conftest import run_recipe
         (("--stage", "x"), "--stage must be an integer"),
         (("--inference_reps", "0"), "--inference_reps must be an integer >= 1, got '0'"),
         (("--inference_reps", "1 two"), "--inference_reps must be an integer >= 1, got 'two'"),
+        (("--inference_sep_reps", "1 auto"), "--inference_sep_reps must be an integer >= 1, got 'auto'"),
         (("--enh_config", "nope.yaml"), "--enh_config nope.yaml does not exist"),
         (("--stage",), "option --stage needs a value"),
         (("--inference_nj", "0"), "--inference_nj must be an integer >= 1, got '0'"),

@@ -56,6 +56,20 @@ def test_stages_1_to_8(recipe, tmp_path):
     assert (exp / "checkpoint.pth").stat().st_mtime == checkpoint_time
     assert "Stage 4" not in proc.stderr
 
+    # a grid over N_sep and depth: one row per pair and test set, sep<n> decode folders
+    run_recipe(recipe, "--stage", "5", "--stop_stage", "6", "--inference_sep_reps", "1 2",
+               "--inference_reps", "1 2 3", *SMALL)
+    results = (exp / "RESULTS.md").read_text()
+    for test_set in ("test", "test_unseen"):
+        pairs = re.findall(rf"^\| {test_set} \| (\d) \| (\d) \|", results, flags=re.M)
+        assert pairs == [(n, k) for n in "12" for k in "123"]
+    grid = exp / "decode_valid.loss.ave/test"
+    for utt in utts:  # the trained N_sep (1) is the plain decode's; twice differs
+        plain = sf.read(grid / f"reps3/wavs/1/{utt}.wav")[0]
+        np.testing.assert_allclose(sf.read(grid / f"sep1/reps3/wavs/1/{utt}.wav")[0], plain, atol=1e-6)
+        assert np.abs(sf.read(grid / f"sep2/reps3/wavs/1/{utt}.wav")[0] - plain).max() > 1e-4
+    assert (exp / "quality_vs_depth.png").read_bytes()[:4] == b"\x89PNG"
+
     # the packed model separates a wav from anywhere
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

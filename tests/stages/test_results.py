@@ -145,3 +145,31 @@ def test_auto_depth_needs_its_depth_list(tmp_path):
     (decode / "timing.json").write_text(json.dumps({"audio_seconds": 1.0, "seconds": {"auto": 0.5}}))
     with pytest.raises(ValueError, match="missing scp file: .*reps_auto/utt2depth"):
         scoring.score_test_set(data, decode, progress=False)
+
+
+def test_grid_over_n_sep_has_a_row_per_pair_and_a_frontier(tmp_path):
+    """Decode dirs named sep<n> (stage 5's --inference_sep_reps) give an N_sep column and a frontier."""
+    decode = tmp_path / "decode" / "test"
+    grid = [write_summary(decode / "sep2", "test", {1: (9.0, 0.30), 2: (10.0, 0.40), 3: (10.5, 0.50)}),
+            write_summary(decode / "sep1", "test", {1: (8.0, 0.10), 2: (9.5, 0.20), 3: (9.4, 0.30)})]
+    plot = tmp_path / "grid.png"
+    table = results.make_results(grid, tmp_path / "RESULTS.md", plot)
+    assert "| dataset | N_sep | depth | SI-SNR |" in table
+    pairs = [tuple(row.split(" | ")[1:3]) for row in table_rows(table)]
+    assert pairs == [("1", "1"), ("1", "2"), ("1", "3"), ("2", "1"), ("2", "2"), ("2", "3")]
+    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+    figure = results.plot_figure([results.load_summary(d) for d in grid])
+    by_depth, by_rtf = figure.axes
+    assert [line.get_label() for line in by_depth.get_lines()] == ["test, N_sep 2", "test, N_sep 1"]
+    frontier_line, = by_rtf.get_lines()
+    # 1/3 (9.4 dB at 0.30) and 2/1 (9.0 dB at 0.30) are beaten by the cheaper 1/2 (9.5 dB at 0.20)
+    np.testing.assert_allclose(frontier_line.get_xdata(), [0.10, 0.20, 0.40, 0.50])
+    np.testing.assert_allclose(frontier_line.get_ydata(), [8.0, 9.5, 10.0, 10.5])
+    labels = {text.get_text() for text in by_rtf.texts}
+    assert labels == {"1/1", "1/2", "2/2", "2/3"}
+
+
+def test_frontier_keeps_the_cheapest_pair_for_each_quality():
+    points = [(0.3, 9.0, "a"), (0.1, 8.0, "b"), (0.2, 9.0, "c"), (0.2, 8.5, "d"), (0.4, math.nan, "e"),
+              (math.nan, 12.0, "f"), (0.5, 9.5, "g")]
+    assert [p[2] for p in results.frontier(points)] == ["b", "c", "g"]

@@ -20,16 +20,19 @@ ngpu=0; nj=1; inference_nj=1; fs=8000; min_seconds=0.5
 num_nodes=1; node_rank=0; dist_init_method=; train_cmd=
 train_set=train; valid_set=dev; test_sets=test
 enh_config=; inference_config=; inference_model=valid.loss.ave.pth
-inference_reps=; expdir=exp; dumpdir=dump; datadir=data
+inference_reps=; inference_sep_reps=; expdir=exp; dumpdir=dump; datadir=data
 local_data_opts=; enh_args=; hf_repo=
 speech_fold_length=80000; init_param=; activation_checkpointing=; auto_threshold=; packed_model=
 [ -f ./cmd.sh ] && . ./cmd.sh  # the recipe's train_cmd default (local or Slurm)
 options="stage stop_stage ngpu nj inference_nj fs min_seconds num_nodes node_rank dist_init_method \
 train_cmd train_set valid_set test_sets enh_config inference_config inference_model inference_reps \
-expdir dumpdir datadir local_data_opts enh_args hf_repo speech_fold_length init_param \
+inference_sep_reps expdir dumpdir datadir local_data_opts enh_args hf_repo speech_fold_length init_param \
 activation_checkpointing auto_threshold packed_model"
 help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
   --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re).
+  --inference_sep_reps \"1 2\" also varies the separation block's repetitions: stages 5-6 decode and
+    score the grid (one pass per value into <split>/sep<n>/), one RESULTS row per pair and a
+    quality-vs-RTF frontier in the plot (default: the config's n_sep, no grid).
   --ngpu N trains on N GPUs of this node (one process each, DDP); 0 trains on the CPU.
   Several nodes: run stage 4 on every node with --num_nodes M --node_rank 0..M-1 and one
   --dist_init_method (tcp://<node 0 address>:<port>, or file://<path on a shared file system>).
@@ -72,6 +75,9 @@ fi
     echo "error: --auto_threshold must be a number > 0, got '$auto_threshold'" >&2; exit 2; }
 for reps in $inference_reps; do
     [ "$reps" = auto ] || check_int inference_reps "$reps" 1  # or "auto": the adaptive depth
+done
+for reps in $inference_sep_reps; do
+    check_int inference_sep_reps "$reps" 1
 done
 [ -n "$inference_config" ] && [ ! -f "$inference_config" ] && { echo "error: --inference_config $inference_config does not exist" >&2; exit 2; }
 for name in dumpdir train_set valid_set; do  # ESPnet's --*_data_path_and_name_and_type splits on commas
@@ -181,7 +187,7 @@ if [ -n "$packed_model" ]; then
 else
     decode_root="$exp/decode_$(basename "$inference_model" .pth)"; model_label=$inference_model
 fi
-if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one pass"; then
+if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one pass${inference_sep_reps:+ per N_sep in $inference_sep_reps}"; then
     if [ -n "$packed_model" ]; then
         model_files=("--model_archive=$packed_model")
     else
@@ -205,6 +211,7 @@ if in_stage 5 "decoding ${test_sets} at depth(s) ${inference_reps:-n_re} in one 
             --data_dir="$dumpdir/$split" --output_dir="$decode_root/$split" \
             --device "$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)" --nj "$inference_nj" \
             ${inference_reps:+--inference_reps $inference_reps} \
+            ${inference_sep_reps:+--inference_sep_reps $inference_sep_reps} \
             ${inference_config:+"--inference_config=$inference_config"}
     done
 fi
@@ -212,9 +219,12 @@ fi
 if in_stage 6 "scoring, RESULTS.md and plot"; then
     decode_dirs=()
     for split in $test_sets; do
-        run_logged "$logs/stage6_score_${split}.log" "$python" -m espnet2_tisdiss.bin.score_separation \
-            --data_dir="$dumpdir/$split" --decode_dir="$decode_root/$split" --nj "$nj"
-        decode_dirs+=("$decode_root/$split")
+        for grid_dir in ${inference_sep_reps:-.}; do  # the grid's sep<n> folders, or the split's own
+            decode_dir=$decode_root/$split${inference_sep_reps:+/sep$grid_dir}
+            run_logged "$logs/stage6_score_${split}${inference_sep_reps:+_sep$grid_dir}.log" "$python" \
+                -m espnet2_tisdiss.bin.score_separation --data_dir="$dumpdir/$split" --decode_dir="$decode_dir" --nj "$nj"
+            decode_dirs+=("$decode_dir")
+        done
     done
     run_logged "$logs/stage6_results.log" "$python" -m espnet2_tisdiss.bin.make_results \
         --output="$exp/RESULTS.md" --plot="$exp/quality_vs_depth.png" --title="$model_name ($model_label)" \
