@@ -1,8 +1,8 @@
 """Stage 2: format a prepared data dir into the dump dir the training reads.
 
 Reads ``<src>/wav.scp`` and ``<src>/spk<j>.scp`` (Kaldi style, "utt path"),
-writes ``<dst>/`` with the same lists plus ``utt2spk``, ``spk2utt`` and
-``utt2num_samples``. Audio at another rate than ``fs`` is resampled into
+writes ``<dst>/`` with the same lists plus ``utt2spk`` (``<src>/utt2spk``'s speaker pairs, or
+each utterance as its own speaker), ``spk2utt`` and ``utt2num_samples``. Audio at another rate than ``fs`` is resampled into
 ``<dst>/wav/``; mono audio already at ``fs`` is referenced in place. Utterances
 shorter than ``min_seconds`` are dropped (and counted). The dump dir is built in
 a temporary folder beside it and renamed into place
@@ -119,9 +119,29 @@ def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[s
         for name in names:
             write_scp(work / name, out[name])
         write_scp(work / "utt2num_samples", num_samples)
-        write_scp(work / "utt2spk", {u: u for u in num_samples})
-        write_scp(work / "spk2utt", {u: u for u in num_samples})
+        utt2spk = speakers_of(src, num_samples)
+        write_scp(work / "utt2spk", utt2spk)
+        spk2utt: Dict[str, List[str]] = {}
+        for utt, speaker in utt2spk.items():
+            spk2utt.setdefault(speaker, []).append(utt)
+        write_scp(work / "spk2utt", {spk: " ".join(utts) for spk, utts in sorted(spk2utt.items())})
     return {"kept": len(num_samples), "dropped_short": dropped}
+
+
+def speakers_of(src: Path, utts) -> Dict[str, str]:
+    """{utt: speaker} of ``utts`` from ``<src>/utt2spk`` (stage 1 writes the speaker pair, "<spk1>_<spk2>");
+    each utterance is its own speaker where the data dir has no utt2spk.
+
+    Raises:
+        DataDirError: ``utt2spk`` lacks one of ``utts``.
+    """
+    if not (src / "utt2spk").is_file():
+        return {utt: utt for utt in utts}
+    speakers = read_scp(src / "utt2spk")
+    missing = [utt for utt in utts if utt not in speakers]
+    if missing:
+        raise DataDirError(f"{src}/utt2spk has no speaker for {len(missing)} utterance(s), e.g. {missing[0]}")
+    return {utt: speakers[utt] for utt in utts}
 
 
 def main(cmd=None):

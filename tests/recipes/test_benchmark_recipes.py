@@ -60,8 +60,31 @@ def test_stages_1_2_on_a_fake_corpus(recipe, tmp_path, monkeypatch, corpus):
                 assert np.abs(mix - s1 - s2).max() <= 2 * LSB  # clean: s1 + s2 == mix
             else:  # reverberant mixture, anechoic targets: no sum, but the same utterance
                 assert source.name == Path(read_scp(dump / "wav.scp")[utt]).name
+    check_source_lists(here)
     again = run_recipe(here, "--stage", "1", "--stop_stage", "1")
     assert "already prepared" in again.stdout + again.stderr
+
+
+def check_source_lists(recipe: Path):
+    """Stage 2's source lists for dynamic mixing: every source of every training mixture, with its speaker."""
+    sources, = (recipe / "dump").glob("*_sources")
+    mixtures = recipe / "dump" / sources.name[:-len("_sources")]
+    pairs = read_scp(mixtures / "utt2spk")
+    refs = [read_scp(mixtures / f"spk{j}.scp") for j in (1, 2)]
+    listed, speakers = read_scp(sources / "spk1.scp"), read_scp(sources / "utt2spk")
+    assert len(listed) == len(speakers) == 2 * len(pairs) > 0
+    for utt, pair in pairs.items():
+        for j in (1, 2):
+            assert listed[f"{utt}_s{j}"] == refs[j - 1][utt]
+            assert speakers[f"{utt}_s{j}"] == pair.split("_")[j - 1]
+    assert all(speakers[f"{utt}_s1"] != speakers[f"{utt}_s2"] for utt in pairs)
+
+
+def test_whamr_refuses_dynamic_mixing(recipe):
+    here = recipe_dir(recipe, "whamr")
+    for args in (("--dynamic_mixing", "true"), ("--enh_config", "../../../conf/tisdiss_sep1x2_re2x2_dm.yaml")):
+        proc = run_recipe(here, *args, check=False)
+        assert proc.returncode == 2 and "no dynamic mixing for WHAMR!" in proc.stderr
 
 
 def test_libri2mix_noisy_stage_1(recipe, tmp_path, monkeypatch):

@@ -118,11 +118,17 @@ RECIPE_CONFIGS = {shipped(corpus)[0] for corpus in CORPORA}  # trained in full a
 def test_every_config_trains_through_stage_4(prepared_wsj0_2mix, config):
     """ESPnet's CI dry-runs every training config; ours takes one real optimiser step through stage 4."""
     here = prepared_wsj0_2mix
-    run_recipe(here, "--stage", "4", "--stop_stage", "4", *SHORT, "--enh_config", f"../../../conf/{config}",
-               "--enh_args", "--max_epoch 1 --num_iters_per_epoch 1 --batch_size 1")
+    mixes = config.endswith("_dm.yaml")  # dynamic mixing: its own statistics (stage 3) over the sources
+    run_recipe(here, "--stage", "3" if mixes else "4", "--stop_stage", "4", *SHORT,
+               "--enh_config", f"../../../conf/{config}", "--enh_args", "--max_epoch 1 --num_iters_per_epoch 1 --batch_size 1")
     exp = here / "exp" / Path(config).stem
     log = (exp / "logs/stage4_train.log").read_text()
     assert "1epoch results" in log
+    trained = yaml.safe_load((exp / "config.yaml").read_text())
+    assert trained["dynamic_mixing"] == mixes
+    if mixes:
+        assert trained["preprocessor"] == "dynamic_mixing_crop"
+        assert trained["train_data_path_and_name_and_type"] == [["dump/tr_sources/spk1.scp", "speech_ref1", "sound"]]
     loss = float(re.search(r"\[train\].*? loss=(-?[\d.]+)", log).group(1))
     assert abs(loss) < 1e3
     state = load_state_dict_file(exp / "valid.loss.ave.pth")

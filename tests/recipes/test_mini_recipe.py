@@ -151,3 +151,22 @@ def test_tfgridnet_baseline_runs_stages_4_to_6(recipe):
                "--enh_config", "../../../conf/tfgridnet_mini.yaml",
                "--enh_args", "--max_epoch 1 --num_iters_per_epoch 2")
     assert results_rows(recipe / "exp/tfgridnet_mini/RESULTS.md") == ["1"]
+
+
+@pytest.mark.slow
+def test_dynamic_mixing_trains_on_the_sources_and_validates_on_the_stored_mixtures(recipe):
+    run_recipe(recipe, "--stop_stage", "4", *SMALL, "--dynamic_mixing", "true")
+    sources = read_scp(recipe / "dump/train_sources/utt2spk")
+    pairs = read_scp(recipe / "dump/train/utt2spk")
+    assert sorted(sources) == sorted(f"{utt}_s{j}" for utt in pairs for j in (1, 2))
+    assert all(sources[f"{utt}_s{j}"] == pair.split("_")[j - 1] for utt, pair in pairs.items() for j in (1, 2))
+    assert (recipe / "exp/stats_8000_dm/train/speech_ref1_shape").is_file()
+    exp = recipe / "exp/tisdiss_tiny"
+    trained = yaml.safe_load((exp / "config.yaml").read_text())
+    assert trained["dynamic_mixing"] is True and trained["preprocessor"] == "dynamic_mixing_crop"
+    assert trained["utt2spk"] == "dump/train_sources/utt2spk"
+    assert trained["train_data_path_and_name_and_type"] == [["dump/train_sources/spk1.scp", "speech_ref1", "sound"]]
+    assert [row[:2] for row in trained["valid_data_path_and_name_and_type"]] == [
+        ["dump/dev/wav.scp", "speech_mix"], ["dump/dev/spk1.scp", "speech_ref1"], ["dump/dev/spk2.scp", "speech_ref2"]]
+    log = (exp / "logs/stage4_train.log").read_text()
+    assert "1epoch results" in log and "Can not find speech source" not in log

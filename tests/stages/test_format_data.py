@@ -58,3 +58,14 @@ def test_mismatched_lists(tmp_path):
     (src / "spk2.scp").write_text((src / "spk2.scp").read_text().splitlines()[0] + "\n")
     with pytest.raises(DataDirError, match=r"spk2.scp and wav.scp list different utterances, e.g. \['utt1'\]"):
         format_data_dir(src, tmp_path / "dump", fs=8000, min_seconds=0.0)
+
+
+def test_speaker_pairs_of_the_data_dir_are_kept(tmp_path):
+    src = make_dir(tmp_path, rates=(8000, 8000, 8000))
+    (src / "utt2spk").write_text("utt0 a_b\nutt1 c_a\n")
+    format_data_dir(src, tmp_path / "dump", fs=8000, min_seconds=0.0)
+    assert read_scp(tmp_path / "dump/utt2spk") == {"utt0": "a_b", "utt1": "c_a"}
+    assert read_scp(tmp_path / "dump/spk2utt") == {"a_b": "utt0", "c_a": "utt1"}
+    (src / "utt2spk").write_text("utt0 a_b\n")
+    with pytest.raises(DataDirError, match="no speaker for 1 utterance"):
+        format_data_dir(src, tmp_path / "dump2", fs=8000, min_seconds=0.0)

@@ -22,12 +22,12 @@ train_set=train; valid_set=dev; test_sets=test
 enh_config=; inference_config=; inference_model=valid.loss.ave.pth
 inference_reps=; inference_sep_reps=; expdir=exp; dumpdir=dump; datadir=data
 local_data_opts=; enh_args=; hf_repo=
-speech_fold_length=80000; init_param=; activation_checkpointing=; auto_threshold=; packed_model=
+speech_fold_length=80000; init_param=; activation_checkpointing=; auto_threshold=; packed_model=; dynamic_mixing=
 [ -f ./cmd.sh ] && . ./cmd.sh  # the recipe's train_cmd default (local or Slurm)
 options="stage stop_stage ngpu nj inference_nj fs min_seconds num_nodes node_rank dist_init_method \
 train_cmd train_set valid_set test_sets enh_config inference_config inference_model inference_reps \
 inference_sep_reps expdir dumpdir datadir local_data_opts enh_args hf_repo speech_fold_length init_param \
-activation_checkpointing auto_threshold packed_model"
+activation_checkpointing auto_threshold packed_model dynamic_mixing"
 help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
   --inference_reps takes one depth or a quoted list, e.g. \"1 2 4 6 8\" (default: the config's n_re).
   --inference_sep_reps \"1 2\" also varies the separation block's repetitions: stages 5-6 decode and
@@ -45,6 +45,10 @@ help_message="Usage: $0 [options]   (run from egs2/<corpus>/enh1)
     forward more per repetition); empty keeps the config's choice.
   --auto_threshold T: the threshold of depth \"auto\" in stage 5; empty: calibrated on --valid_set
     (exp/<config>/auto_calibration.json, packed with the model in stage 7).
+  --dynamic_mixing true trains on mixtures remixed on the fly from the training set's sources
+    (ESPnet's dynamic mixing, distinct speakers, the config's crop length; stage 2 writes the
+    source lists, dump/<train_set>_sources/); validation and test sets stay as they are. Empty:
+    true for a config with preprocessor: dynamic_mixing_crop (conf/*_dm.yaml), else false.
   --packed_model X: stages 5-6 decode and score a packed model (a stage-7 archive, or a model shipped
     in the package, e.g. mini_2mix) instead of the trained one, into exp/<X's name>/; no --enh_config."
 . "$template_dir/utils/parse_options.sh"
@@ -55,6 +59,15 @@ done
 check_int stage "$stage" 1
 check_int inference_nj "$inference_nj" 1
 check_int speech_fold_length "$speech_fold_length" 1
+config_mixes=$([ -f "$enh_config" ] && grep -Eq '^preprocessor: *dynamic_mixing_crop *(#.*)?$' "$enh_config" \
+    && echo true || echo false)
+case "$dynamic_mixing" in
+    "") dynamic_mixing=$config_mixes ;;
+    true) ;;
+    false) ! $config_mixes || { echo "error: --dynamic_mixing false, but $enh_config trains with dynamic \
+mixing (preprocessor: dynamic_mixing_crop); use a config without it" >&2; exit 2; } ;;
+    *) echo "error: --dynamic_mixing must be true or false, got '$dynamic_mixing'" >&2; exit 2 ;;
+esac
 case "$activation_checkpointing" in
     ""|true|false) ;;
     *) echo "error: --activation_checkpointing must be true or false, got '$activation_checkpointing'" >&2; exit 2 ;;
@@ -94,7 +107,7 @@ else
     model_name=$(basename "$enh_config" .yaml)
 fi
 exp="$expdir/$model_name"
-stats="$expdir/stats_${fs}"
+stats="$expdir/stats_${fs}$($dynamic_mixing && echo _dm || true)"  # dynamic mixing: shapes of the sources
 logs="$exp/logs"
 python=${PYTHON:-python}
 
@@ -105,6 +118,15 @@ add_data_args() {  # add_data_args SPLIT PREFIX: append a dump dir's --*data_pat
     for ((j = 1; j <= $(num_spk); j++)); do
         data_args+=("--${2}data_path_and_name_and_type=$dir/spk$j.scp,speech_ref$j,sound")
     done
+}
+add_train_data_args() {  # the training set's data args: its mixtures, or its sources to remix
+    if $dynamic_mixing; then
+        data_args+=("--train_data_path_and_name_and_type=$dumpdir/${train_set}_sources/spk1.scp,speech_ref1,sound"
+                    --dynamic_mixing true --utt2spk "$dumpdir/${train_set}_sources/utt2spk"
+                    --preprocessor dynamic_mixing_crop)
+    else
+        add_data_args "$train_set" train_
+    fi
 }
 num_spk() {
     local j=0
@@ -139,14 +161,17 @@ if in_stage 2 "formatting: Kaldi data dirs at ${fs} Hz, utterances >= ${min_seco
         run_logged "$logs/stage2_format_${split}.log" "$python" -m espnet2_tisdiss.stages.format_data \
             --src="$datadir/$split" --dst="$dumpdir/$split" --fs "$fs" --min_seconds "$min_seconds"
     done
+    run_logged "$logs/stage2_sources_${train_set}.log" "$python" -m espnet2_tisdiss.stages.source_lists \
+        --src="$dumpdir/$train_set" --dst="$dumpdir/${train_set}_sources"  # for --dynamic_mixing true
 fi
 
 if in_stage 3 "shape statistics"; then
-    data_args=(); add_data_args "$train_set" train_; add_data_args "$valid_set" valid_
+    data_args=(); add_train_data_args; add_data_args "$valid_set" valid_
+    train_keys=$dumpdir/$train_set$($dynamic_mixing && echo _sources/spk1.scp || echo /wav.scp)
     run_logged "$logs/stage3_stats.log" "$python" -m espnet2_tisdiss.bin.enh_train \
         --collect_stats true --config="$enh_config" --ngpu 0 --num_workers 0 \
         --batch_type unsorted --batch_size 1 \
-        --train_shape_file="$dumpdir/$train_set/wav.scp" --valid_shape_file="$dumpdir/$valid_set/wav.scp" \
+        --train_shape_file="$train_keys" --valid_shape_file="$dumpdir/$valid_set/wav.scp" \
         "${data_args[@]}" --output_dir="$stats"
 fi
 [ -z "${data_lock_fd:-}" ] || exec {data_lock_fd}>&-  # stages 1-3 done: another run may use dump/
@@ -167,7 +192,7 @@ if in_stage 4 "training $model_name on $ngpu GPU(s), node $node_rank of $num_nod
     shapes=()  # one --fold_length per shape file (ESPnet's folded batches need them; others ignore them)
     for f in "$stats/train/"*_shape; do shapes+=("--train_shape_file=$f" --fold_length "$speech_fold_length"); done
     for f in "$stats/valid/"*_shape; do shapes+=("--valid_shape_file=$f"); done
-    data_args=(); add_data_args "$train_set" train_; add_data_args "$valid_set" valid_
+    data_args=(); add_train_data_args; add_data_args "$valid_set" valid_
     model_args=()
     if [ -n "$init_param" ]; then
         init_file=$("$python" -m espnet2_tisdiss.stages.init_model --source="$init_param" --work_dir="$exp/init_model") \

@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+if [[ " $* " == *" --dynamic_mixing true "* || " $* " =~ _dm\.yaml ]]; then
+    echo "error: no dynamic mixing for WHAMR!: its mixtures are reverberant speech plus noise and its targets" \
+        "anechoic, while dynamic mixing sums the targets; that would train on another task" >&2
+    exit 2
+fi
+
 ./enh.sh \
     --fs 8000 --ngpu 1 \
     --train_set tr --valid_set cv --test_sets tt \
