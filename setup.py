@@ -34,13 +34,15 @@ setup(
         "huggingface_hub",  # Hub tags in tisdiss-separate / Separator.from_pretrained
         "espeakng-loader>=0.2.4",  # the mini corpus's eSpeak NG voices
     ],
-    extras_require={"test": ["pytest>=8", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=8", "hypothesis>=6", "onnx>=1.17", "onnxscript>=0.3", "onnxruntime>=1.20"],
+                    "onnx": ["onnx>=1.17", "onnxscript>=0.3", "onnxruntime>=1.20"]},
     entry_points={
         "console_scripts": [
             "tisdiss-train=espnet2_tisdiss.bin.enh_train:main",
             "tisdiss-infer=espnet2_tisdiss.bin.enh_inference:main",
             "tisdiss-convert-authors=espnet2_tisdiss.bin.convert_authors_model:main",
             "tisdiss-separate=espnet2_tisdiss.bin.separate:main",
+            "tisdiss-export=espnet2_tisdiss.bin.export_onnx:main",
         ]
     },
 )

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted(REPO.glob("egs2/*/enh1/README.md"))]
 CONSOLE_SCRIPTS = {"tisdiss-separate": "espnet2_tisdiss.bin.separate", "tisdiss-train": "espnet2_tisdiss.bin.enh_train",
                    "tisdiss-infer": "espnet2_tisdiss.bin.enh_inference",
-                   "tisdiss-convert-authors": "espnet2_tisdiss.bin.convert_authors_model"}
+                   "tisdiss-convert-authors": "espnet2_tisdiss.bin.convert_authors_model",
+                   "tisdiss-export": "espnet2_tisdiss.bin.export_onnx"}
 SHELL_ONLY = ("cat", "echo", "cd", "make")
 
 

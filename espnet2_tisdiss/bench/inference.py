@@ -21,6 +21,10 @@ Paths (the baseline, ratio 1.00, is the first):
 * ``ours int8``: ``optimize_for_inference(dtype="int8")``, on x86 CPUs without
   native bfloat16;
 * ``ours bf16 autocast``: on CPUs with native bfloat16 (AVX512-BF16/AMX);
+* ``onnx fp32``: the three ONNX graphs of ``espnet2_tisdiss.deploy.export_onnx`` (the same
+  weights, exported from the plain layer path) run by onnxruntime on the CPU, when it is
+  installed (``pip install .[onnx]``); its worker imports torch too (to read the input), so
+  compare its memory by the increment over the loaded model (the "+" figure);
 * ``cuda fp32`` and ``cuda bf16 autocast`` when a GPU is present.
 
 GFLOP/s counts the model's FLOPs (torch.utils.flop_counter on the meta
@@ -31,6 +35,7 @@ the self-time fractions of matmul/conv, attention and other ops (depth 1).
 """
 
 import argparse
+import importlib.util
 import re
 import tempfile
 from pathlib import Path
@@ -102,6 +107,8 @@ def paths(args) -> List[Dict]:
         out.append(dict(label="ours int8", impl="ours", dtype="int8", device="cpu"))
     if "bfloat16" in native:
         out.append(dict(label="ours bf16 autocast", impl="ours", dtype="bfloat16", device="cpu"))
+    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnxscript"):
+        out.append(dict(label="onnx fp32", impl="onnx", dtype="float32", device="cpu"))
     if torch.cuda.is_available():
         out.append(dict(label="cuda fp32", impl="ours", dtype="float32", device="cuda"))
         if "bfloat16" in native_dtypes(torch.device("cuda")):
@@ -156,7 +163,16 @@ def main() -> None:
                        dtype=path["dtype"], compile=path.get("compile", False),
                        output=str(tmp / f"out{len(results)}.pt"),
                        profile=args.profile and path["impl"] == "ours" and path["device"] == "cpu")
-            if path["impl"] == "authors":
+            if path["impl"] == "onnx":
+                from espnet2_tisdiss.deploy.export_onnx import export_graphs
+
+                separator = TISDiSSSeparator(N_FFT // 2 + 1, **conf)
+                separator.load_state_dict(torch.load(ours_weights, weights_only=True))
+                (tmp / "onnx").mkdir()
+                export_graphs(separator, N_FFT // 2 + 1, tmp / "onnx")
+                job["onnx_dir"] = str(tmp / "onnx")
+                results[path["label"]] = run_worker(job)
+            elif path["impl"] == "authors":
                 job.update(conf=authors_conf(conf), state_dict=str(tmp / "authors.pt"))
                 results[path["label"]] = run_worker(job, args.authors_python, args.authors_src)
                 torch.save(convert_authors_state_dict(torch.load(tmp / "authors.pt")), ours_weights)

@@ -8,12 +8,14 @@ only torch at the top: with ``impl: authors`` it runs under the interpreter and
 ``espnet2.enh.separator.tisdiss_separator.TISDiSS_Separator``) and never
 imports this package.
 
-Job keys: impl ("ours" | "authors"), task ("infer" | "train"), conf
+Job keys: impl ("ours" | "authors" | "onnx"), task ("infer" | "train"), conf
 (constructor options of that impl), input_dim, threads, device, state_dict
 (path: loaded if it exists, else the seeded weights are written there),
 input (path of a saved complex [B, T, F] spectrogram), and per task:
 infer: depths, dtype ("float32" | "int8" | "bfloat16"), compile, output
-(path to save the max-depth output), profile (bool); train: steps, warmup,
+(path to save the max-depth output), profile (bool), onnx_dir (impl "onnx": the three
+graphs of ``espnet2_tisdiss.deploy.export_onnx.export_graphs``, run with onnxruntime on
+the CPU); train: steps, warmup,
 dtype ("float32" | "bfloat16"), profile (bool: seconds and GFLOP per op kind
 of one more step).
 
@@ -80,8 +82,51 @@ def last_reconstruction_layer(model, impl: str) -> torch.nn.Module:
     return (model.reconstructor_blocks if impl == "authors" else model.reconstruction_block)[-1]
 
 
+def infer_onnx(job) -> dict:
+    """``infer`` for the exported graphs: encode-and-split, the repetitions, one decode."""
+    import numpy as np
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = job["threads"]
+    sessions = {name: onnxruntime.InferenceSession(os.path.join(job["onnx_dir"], f"{name}.onnx"), options,
+                                                   providers=["CPUExecutionProvider"])
+                for name in ("encode_split", "reconstruct", "decode")}
+
+    def run(name, value):
+        return sessions[name].run(None, {sessions[name].get_inputs()[0].name: value})[0]
+
+    spec = torch.load(job["input"])  # complex [B, T, F]
+    real_imag = torch.view_as_real(spec).numpy().astype(np.float32)
+    rss_model = memory_kib("VmRSS")
+
+    def forward(depth: int):
+        stamps = [time.perf_counter()]
+        streams = run("encode_split", real_imag)
+        for _ in range(depth):
+            streams = run("reconstruct", streams)
+            stamps.append(time.perf_counter())
+        decoded = run("decode", streams)
+        stamps.append(time.perf_counter())
+        return decoded, stamps
+
+    start = time.perf_counter()
+    forward(1)
+    warmup_s = time.perf_counter() - start
+    decoded, stamps = forward(max(job["depths"]))
+    decode_s = stamps[-1] - stamps[-2]
+    if job.get("output"):
+        out = torch.complex(torch.from_numpy(decoded[..., 0]), torch.from_numpy(decoded[..., 1]))
+        torch.save(out.to(torch.complex64), job["output"])  # [B, J, T, F]
+    return {"seconds": {str(d): stamps[d] - stamps[0] + decode_s for d in job["depths"]},
+            "warmup_s": warmup_s, "rss_model_mib": rss_model / 1024,
+            "peak_rss_mib": memory_kib("VmHWM") / 1024}
+
+
 def infer(job) -> dict:
     """Seconds to the output at each depth, from one forward at the largest depth."""
+    if job["impl"] == "onnx":
+        return infer_onnx(job)
     device = torch.device(job["device"])
     model, depth_attr = build(job)
     model.eval()

@@ -70,7 +70,7 @@ def main(cmd=None):
     from espnet2_tisdiss.fileio.kaldi_lists import read_scp
     from espnet2_tisdiss.fileio.model_archive import ArchiveError
     from espnet2_tisdiss.fileio.run_lock import RunLockError
-    from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+    from espnet2_tisdiss.adaptive_depth import AutoDepth
     from espnet2_tisdiss.inference.core import separation_reps
     from espnet2_tisdiss.inference.errors import SeparationMemoryError
     from espnet2_tisdiss.inference.model_loading import load_from_files, load_pretrained, local_path

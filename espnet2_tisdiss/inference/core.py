@@ -24,7 +24,7 @@ import torch
 
 from espnet2_tisdiss import precision
 from espnet2_tisdiss.depths import AUTO, Depth
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
+from espnet2_tisdiss.adaptive_depth import AutoDepth, ConvergenceCheck
 from espnet2_tisdiss.inference.audio import is_constant
 
 

@@ -26,7 +26,7 @@ import torch
 
 from espnet2_tisdiss import precision
 from espnet2_tisdiss.depths import AUTO, Depth
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+from espnet2_tisdiss.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.audio import fit_length, resample
 from espnet2_tisdiss.inference.chunking import separate_in_chunks
 from espnet2_tisdiss.inference.core import separate_depths, separation_reps

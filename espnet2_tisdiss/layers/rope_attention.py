@@ -165,7 +165,7 @@ class RoPESelfAttention(TwoPaths, nn.Module):
         rotation = self.rope.rotation(length, query.dtype, real=True)  # [L, D/2, 2]
         query = self.rope.rotate(query, rotation, axis=-2)
         key = self.rope.rotate(key, rotation, axis=-2)
-        many = query.shape[0] > MAX_FUSED_BATCH
+        many = query.is_cuda and query.shape[0] > MAX_FUSED_BATCH  # (a CUDA limit; on the CPU no branch)
         with sdpa_kernel(SDPBackend.MATH) if many else contextlib.nullcontext():
             out = F.scaled_dot_product_attention(
                 query, key, value, dropout_p=self.dropout if self.training else 0.0

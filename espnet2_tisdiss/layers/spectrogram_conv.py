@@ -22,10 +22,13 @@ class SpectrogramEncoder(nn.Module):
         self.norm = nn.GroupNorm(1, emb_dim, eps=eps)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        # Note: view_as_real gives [B, T, F, 2], i.e. [B, 2, T, F] in
-        # channels-last memory; the convolution and GroupNorm keep that layout.
-        real_imag = torch.view_as_real(spec.resolve_conj()).permute(0, 3, 1, 2)
-        return self.norm(self.conv(real_imag))
+        return self.embed(torch.view_as_real(spec.resolve_conj()))
+
+    def embed(self, real_imag: torch.Tensor) -> torch.Tensor:
+        """Real and imaginary parts [B, T, F, 2] -> [B, C, T, F] (no complex tensors: exportable)."""
+        # Note: [B, T, F, 2] permuted is [B, 2, T, F] in channels-last memory;
+        # the convolution and GroupNorm keep that layout.
+        return self.norm(self.conv(real_imag.permute(0, 3, 1, 2)))
 
 
 class SpectrogramDecoder(nn.Module):
@@ -43,9 +46,11 @@ class SpectrogramDecoder(nn.Module):
         self.deconv = nn.ConvTranspose2d(emb_dim, 2, (3, 3), padding=(1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        lead = x.shape[:-3]
-        real_imag = self.deconv(x.flatten(0, -4)).permute(0, 2, 3, 1)  # [N, T, F, 2]
         # Note: from channels-last input (what the blocks produce) the output
         # is channels-last too, so this is a view, not a copy.
-        spec = torch.view_as_complex(real_imag.contiguous())  # [N, T, F]
-        return spec.unflatten(0, lead)
+        return torch.view_as_complex(self.real_imag(x).contiguous())  # [..., T, F]
+
+    def real_imag(self, x: torch.Tensor) -> torch.Tensor:
+        """[..., C, T, F] -> real and imaginary parts [..., T, F, 2] (no complex tensors: exportable)."""
+        lead = x.shape[:-3]
+        return self.deconv(x.flatten(0, -4)).permute(0, 2, 3, 1).unflatten(0, lead)

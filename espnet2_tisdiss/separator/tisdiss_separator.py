@@ -216,7 +216,10 @@ class TISDiSSSeparator(AbsSeparator):
         The separation block runs ``n_sep`` times in training mode and
         ``inference_sep_reps`` times in eval mode.
         """
-        mixture = self.encoder(spec)  # [B, C, T, F]
+        return self.separate_and_split(self.encoder(spec))
+
+    def separate_and_split(self, mixture: torch.Tensor) -> torch.Tensor:
+        """The encoded mixture [B, C, T, F] -> J streams [B, J, C, T, F] (separation block, splitter)."""
         x = mixture
         for rep in range(self.n_sep if self.training else self.inference_sep_reps):
             for index, layer in enumerate(self.separation_block):
@@ -231,9 +234,14 @@ class TISDiSSSeparator(AbsSeparator):
     def reconstruct(self, streams: torch.Tensor, n_reps: int) -> Iterator[torch.Tensor]:
         """Yield the streams [B, J, C, T, F] after each of ``n_reps`` repetitions."""
         for _rep in range(n_reps):
-            for layer in self.reconstruction_block:
-                streams = self._run_layer(layer, streams)  # [B, J, C, T, F]
+            streams = self.reconstruct_once(streams)
             yield streams
+
+    def reconstruct_once(self, streams: torch.Tensor) -> torch.Tensor:
+        """One repetition of the reconstruction block: streams [B, J, C, T, F] -> the same shape."""
+        for layer in self.reconstruction_block:
+            streams = self._run_layer(layer, streams)
+        return streams
 
     def _run_layer(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """``layer(x)``, through activation checkpointing when it is on and grads are recorded."""

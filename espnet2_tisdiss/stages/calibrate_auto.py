@@ -25,7 +25,7 @@ import soundfile as sf
 from scipy.optimize import linear_sum_assignment
 
 from espnet2_tisdiss.fileio.kaldi_lists import read_scp
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+from espnet2_tisdiss.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.core import separate_depths
 from espnet2_tisdiss.stages.scoring import si_snr_matrix
 

@@ -35,7 +35,7 @@ from espnet2_tisdiss.fileio.atomic_io import write_atomic, write_wav_atomic
 from espnet2_tisdiss.fileio.decode_journal import DecodeJournal, input_identity
 from espnet2_tisdiss.fileio.kaldi_lists import utt_file_name, write_scp
 from espnet2_tisdiss.fileio.run_lock import hold_lock
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+from espnet2_tisdiss.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.audio import is_constant, read_mixture
 from espnet2_tisdiss.inference.core import separate_depths
 from espnet2_tisdiss.inference.errors import AudioError, SeparationMemoryError

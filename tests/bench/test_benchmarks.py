@@ -27,6 +27,8 @@ def test_inference_benchmark_prints_every_depth_and_path():
     assert "| path" in out and "RTF@1" in out and "RTF@2" in out
     assert "ours fp32 eager" in out and "baseline: ours fp32 eager" in out
     assert "| reconstruction" in out and "self-time fractions: matmul/conv" in out
+    onnx_row = next(line for line in out.splitlines() if line.startswith("| onnx fp32"))
+    assert float(onnx_row.split("|")[-2]) > 60  # out SNR dB against ours fp32 eager: the same model
 
 
 def test_train_memory_benchmark_prints_one_row_per_path_and_depth():

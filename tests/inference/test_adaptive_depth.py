@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth, ConvergenceCheck
+from espnet2_tisdiss.adaptive_depth import AutoDepth, ConvergenceCheck
 from espnet2_tisdiss.inference.core import separate_depths
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from espnet2_tisdiss.inference.adaptive_depth import AutoDepth
+from espnet2_tisdiss.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.model_loading import load_from_files
 from espnet2_tisdiss.inference.core import separate_depths
 from espnet2_tisdiss.stages.decode import decode_set

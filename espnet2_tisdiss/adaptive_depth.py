@@ -9,15 +9,17 @@ and the repetitions stop at the first k >= 2 with ``change_k < threshold``, or
 at ``max_reps``. The depth used is k; the output is Y_k. The spectra of the
 whole batch are compared together, so callers pass one input (or one chunk) at
 a time to get a depth per input. The loop that runs the repetitions is the
-separation core's (``espnet2_tisdiss.inference.core.separate_depths``).
+separation core's (``espnet2_tisdiss.inference.core.separate_depths``), or the ONNX
+runtime's (``espnet2_tisdiss.deploy.onnx_runtime``), which feeds numpy arrays: this
+module imports no torch.
 """
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Sequence
 
-import torch
+import numpy as np
 
-Spectra = List[torch.Tensor]  # J complex [B, T, F]
+Spectra = Sequence  # J complex torch tensors [B, T, F], or J numpy arrays (complex, or real [..., 2])
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,20 @@ class ConvergenceCheck:
 
     def __init__(self, threshold: float):
         self.threshold = threshold
-        self.previous: Optional[torch.Tensor] = None
+        self.previous = None
         self.changes: List[float] = []
 
     def update(self, spectra: Spectra) -> bool:
-        """Record ``spectra`` (J complex [B, T, F]); True when the change is below the threshold."""
-        current = torch.stack(spectra)  # [J, B, T, F]
-        previous, self.previous = self.previous, current
+        """Record ``spectra`` (J spectrograms); True when the change is below the threshold."""
+        if isinstance(spectra[0], np.ndarray):
+            current, norm = np.stack(spectra), lambda x: float(np.linalg.norm(x.ravel()))
+        else:
+            import torch
+
+            current, norm = torch.stack(spectra), lambda x: torch.linalg.vector_norm(x).item()
+        previous, self.previous = self.previous, current  # [J, B, T, F]
         if previous is None:
             return False
-        scale = torch.linalg.vector_norm(previous).clamp_min(torch.finfo(torch.float32).tiny)
-        change = (torch.linalg.vector_norm(current - previous) / scale).item()
+        change = norm(current - previous) / max(norm(previous), float(np.finfo(np.float32).tiny))
         self.changes.append(change)
         return change < self.threshold
