@@ -180,7 +180,7 @@ def plot_grid_frontier(by_rtf, summaries: Sequence[Dict]) -> None:
                     color=dots.get_facecolor()[0], label=f"{test_set} frontier")
         for rtf, gain, label in best:
             by_rtf.annotate(label, (rtf, gain), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    by_rtf.set(title="SI-SNRi vs. RTF over the grid (frontier labelled N_sep/depth)")
+    by_rtf.set(title="SI-SNRi vs. RTF: the grid, its frontier (N_sep/depth)")
 
 
 def plot_figure(summaries: Sequence[Dict], title: Optional[str] = None) -> Figure:
