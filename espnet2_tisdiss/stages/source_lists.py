@@ -34,6 +34,10 @@ def reference_lists(src: Path) -> List[Path]:
     return lists
 
 
+class NoSpeakerPairs(DataDirError):
+    """The data dir's ``utt2spk`` does not give the speaker of every source."""
+
+
 def sources_of(src: Path) -> Dict[str, Dict[str, str]]:
     """{list name: {source id: value}} for ``spk1.scp``, ``utt2spk`` and ``utt2num_samples``.
 
@@ -52,8 +56,8 @@ def sources_of(src: Path) -> Dict[str, Dict[str, str]]:
     for utt, pair in sorted(pairs.items()):
         speakers = pair.split("_")
         if len(speakers) != len(refs) or not all(speakers):
-            raise DataDirError(f"{src}/utt2spk: {utt} has speakers '{pair}', not {len(refs)} speaker ids joined "
-                               "by '_'; dynamic mixing needs the speaker of every source")
+            raise NoSpeakerPairs(f"{src}/utt2spk: {utt} has speakers '{pair}', not {len(refs)} speaker ids joined "
+                                 "by '_'; dynamic mixing needs the speaker of every source")
         for j, (speaker, ref) in enumerate(zip(speakers, paths), start=1):
             source = f"{utt}_s{j}"
             lists["spk1.scp"][source] = ref[utt]
@@ -79,9 +83,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, required=True, help="a formatted dump dir (stage 2)")
     parser.add_argument("--dst", type=Path, required=True, help="the source lists' dir to write")
+    parser.add_argument("--if_speakers_known", action="store_true",
+                        help="without speaker pairs in utt2spk, say so and write nothing (exit 0)")
     args = parser.parse_args(argv)
     try:
         count = write_source_lists(args.src, args.dst)
+    except NoSpeakerPairs as err:
+        if not args.if_speakers_known:
+            sys.exit(f"error: {err}")
+        print(f"note: no source lists for dynamic mixing in {args.dst}: {err}")
+        return 0
     except (DataDirError, OSError) as err:
         sys.exit(f"error: {err}")
     print(f"{args.src} -> {args.dst}: {count} sources")

@@ -16,6 +16,8 @@ from tests.recipes.conftest import run_recipe
         (("--inference_sep_reps", "1 auto"), "--inference_sep_reps must be an integer >= 1, got 'auto'"),
         (("--enh_config", "nope.yaml"), "--enh_config nope.yaml does not exist"),
         (("--dynamic_mixing", "yes"), "--dynamic_mixing must be true or false, got 'yes'"),
+        (("--stage", "3", "--stop_stage", "3", "--dynamic_mixing", "true"),
+         "dynamic mixing needs dump/train_sources/ (stage 2 writes it when data/train/utt2spk gives"),
         (("--dynamic_mixing", "false", "--enh_config", "../../../conf/tisdiss_sep1x2_re1x6_dm.yaml"),
          "--dynamic_mixing false, but ../../../conf/tisdiss_sep1x2_re1x6_dm.yaml trains with dynamic mixing"),
         (("--stage",), "option --stage needs a value"),

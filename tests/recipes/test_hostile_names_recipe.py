@@ -55,3 +55,4 @@ def test_stages_2_to_6_with_hostile_names(tmp_path):
     dump_train = read_scp(recipe / DUMPDIR / "train/wav.scp")
     assert dump_train == {utt: str(paths[0].resolve()) for utt, paths in files["train"].items()}
     assert not (recipe / "exp").exists()  # nothing went to the default folder
+    assert not (recipe / DUMPDIR / "train_sources").exists()  # no speaker pairs: no dynamic mixing lists

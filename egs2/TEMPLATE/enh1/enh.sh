@@ -121,6 +121,8 @@ add_data_args() {  # add_data_args SPLIT PREFIX: append a dump dir's --*data_pat
 }
 add_train_data_args() {  # the training set's data args: its mixtures, or its sources to remix
     if $dynamic_mixing; then
+        [ -f "$dumpdir/${train_set}_sources/spk1.scp" ] || die "dynamic mixing needs $dumpdir/${train_set}_sources/ \
+(stage 2 writes it when $datadir/$train_set/utt2spk gives each mixture's speaker pair, spk1_spk2; see its log)"
         data_args+=("--train_data_path_and_name_and_type=$dumpdir/${train_set}_sources/spk1.scp,speech_ref1,sound"
                     --dynamic_mixing true --utt2spk "$dumpdir/${train_set}_sources/utt2spk"
                     --preprocessor dynamic_mixing_crop)
@@ -162,7 +164,7 @@ if in_stage 2 "formatting: Kaldi data dirs at ${fs} Hz, utterances >= ${min_seco
             --src="$datadir/$split" --dst="$dumpdir/$split" --fs "$fs" --min_seconds "$min_seconds"
     done
     run_logged "$logs/stage2_sources_${train_set}.log" "$python" -m espnet2_tisdiss.stages.source_lists \
-        --src="$dumpdir/$train_set" --dst="$dumpdir/${train_set}_sources"  # for --dynamic_mixing true
+        --src="$dumpdir/$train_set" --dst="$dumpdir/${train_set}_sources" --if_speakers_known  # for --dynamic_mixing true
 fi
 
 if in_stage 3 "shape statistics"; then
