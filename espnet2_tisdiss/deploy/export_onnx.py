@@ -25,13 +25,12 @@ from espnet2.enh.decoder.stft_decoder import STFTDecoder
 from espnet2.enh.encoder.stft_encoder import STFTEncoder
 from torch import nn
 
+from espnet2_tisdiss.deploy.onnx_runtime import DESCRIPTION, FORMAT_VERSION
 from espnet2_tisdiss.fileio.atomic_io import atomic_dir
 from espnet2_tisdiss.inference.model_loading import LoadedModel
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
 GRAPHS = {"encode_split": "encode_split.onnx", "reconstruct": "reconstruct.onnx", "decode": "decode.onnx"}
-DESCRIPTION = "model.json"
-FORMAT_VERSION = 1
 OPSET = 18
 
 

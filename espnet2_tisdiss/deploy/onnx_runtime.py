@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from espnet2_tisdiss.adaptive_depth import AutoDepth, ConvergenceCheck
+from espnet2_tisdiss.cli_types import depth_value
 from espnet2_tisdiss.depths import AUTO, Depth
 from espnet2_tisdiss.deploy.stft import NumpySTFT
 
@@ -98,15 +99,6 @@ class OnnxSeparator:
             if depth >= max(fixed, default=0) and (check is None or auto_depth is not None):
                 break
         return outputs, auto_depth
-
-
-def depth_value(text: str) -> Depth:
-    if text == AUTO:
-        return AUTO
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'auto', got {text!r}")
-    return value
 
 
 def main(argv=None) -> int:
