@@ -54,7 +54,12 @@ def parse_only(module: str, argv, monkeypatch):
 
 
 def shell_options(script: Path) -> set:
-    """The --options a script parses with utils/parse_options.sh (its ``options="..."`` list)."""
+    """The --options a script parses with utils/parse_options.sh (its ``options="..."`` list), or
+    those of the script it hands over to (``exec ../../<recipe>/enh1/local/data.sh ...``, from the
+    recipe dir)."""
+    handed_over = re.search(r"^exec (\S+/local/data\.sh) ", script.read_text(), flags=re.M)
+    if handed_over:
+        return shell_options(script.parent.parent / handed_over.group(1))
     match = re.search(r'^options="([^"]*)"', script.read_text().replace("\\\n", " "), flags=re.M)
     assert match, f"{script} has no options list"
     return set(match.group(1).split())

@@ -6,8 +6,8 @@ A preparer turns a corpus tree into one :class:`Mixture` per utterance, checks t
 
     <datadir>/<set>/wav.scp     utt -> mixture wav
     <datadir>/<set>/spk<j>.scp  utt -> reference j (j = 1..J, in the corpus' s1, s2 order)
-    <datadir>/<set>/utt2spk     utt -> speaker pair ("<spk1>_<spk2>")
-    <datadir>/<set>/spk2utt     speaker pair -> utts
+    <datadir>/<set>/utt2spk     utt -> its speakers joined by "_" ("<spk1>_<spk2>[_<spk3>]")
+    <datadir>/<set>/spk2utt     speakers -> utts
 
 Every set is written in a hidden folder and renamed into place only once all of them are
 complete, so a failed or interrupted run leaves no data dir that stage 2 would trust.
@@ -37,7 +37,7 @@ class CorpusError(ValueError):
 
 @dataclass(frozen=True)
 class Mixture:
-    """One utterance: its id, speaker pair, mixture and reference files.
+    """One utterance: its id, speakers ("_"-joined), mixture and reference files.
 
     ``others`` are files that are no reference but add up into the mixture (the noise of a
     noisy mixture); :func:`check_sums` uses them, the data dir does not list them.
@@ -50,9 +50,9 @@ class Mixture:
     others: Sequence[Path] = field(default_factory=tuple)
 
 
-def utt_id(name: str, spk1: str, spk2: str) -> str:
-    """Utterance id ``<spk1>_<spk2>_<name>``: sorts by speaker pair, as Kaldi expects."""
-    return f"{spk1}_{spk2}_{name}"
+def utt_id(name: str, *speakers: str) -> str:
+    """Utterance id ``<spk1>_..._<spkJ>_<name>``: sorts by speakers, as Kaldi expects."""
+    return "_".join((*speakers, name))
 
 
 def require_dir(path: Path, what: str, hint: str = "") -> Path:

@@ -1,4 +1,5 @@
-"""Synthesise ``mini_2mix``: a small two-speaker mixture corpus in the style of WSJ0-2mix.
+"""Synthesise ``mini_2mix``: a small two-speaker mixture corpus in the style of WSJ0-2mix (or,
+with ``--num_speakers 3``, its three-speaker sibling in the style of WSJ0-3mix).
 
 Reads nothing from the network: speech comes from eSpeak NG, whose library and voice data
 ship in the ``espeakng-loader`` wheel (``pip install espeakng-loader``), driven through its
@@ -8,27 +9,28 @@ varies them a little around the base, as a person's voice does. Variants that ar
 near-copies of each other form a family; a family belongs to one split only, so no dev or
 test voice is heard in training.
 
-A mixture takes two seeded sentence-like word sequences (``mini_2mix_text``; about 1-5 s)
-spoken by two different speakers of one split, synthesised at 22050 Hz, trimmed of
-silence, resampled to ``fs``, cut to the shorter one ("min" mode, and to ``max_seconds``),
-set to equal RMS, then s1 gets +snr/2 dB and s2 -snr/2 dB; mix = s1 + s2, the three scaled
-together so that no peak exceeds 0.9. The level ratio snr is U[0, 5] dB as in WSJ0-2mix,
-and U[0, 8] dB in training for more variety of relative levels.
+A mixture takes J (2 or 3) seeded sentence-like word sequences (``mini_2mix_text``; about
+1-5 s) spoken by J different speakers of one split, synthesised at 22050 Hz, trimmed of
+silence, resampled to ``fs``, cut to the shortest one ("min" mode, and to ``max_seconds``)
+and set to equal RMS. With two speakers s1 then gets +snr/2 dB and s2 -snr/2 dB, the level
+ratio snr being U[0, 5] dB as in WSJ0-2mix (U[0, 8] dB in training, for more variety of
+relative levels); with three, each source gets its own gain, U[-m/2, m/2] dB for the same
+bound m. mix = s1 + ... + sJ, all scaled together so that no peak exceeds 0.9.
 
 Splits: ``train``, ``dev`` and ``test`` use the six ``SEEN_ACCENTS`` and the ``seen``
 lexicon; ``test_unseen`` has the test split's voice variants in four accents and with
 words that training never uses (``UNSEEN_ACCENTS``, the ``unseen`` lexicon). Writes, for
 each split::
 
-    <output_dir>/wav/<split>/<utt>_{mix,s1,s2}.wav    16-bit PCM, mix == s1 + s2 exactly
-    <output_dir>/<split>/{wav.scp,spk1.scp,spk2.scp,utt2spk,spk2utt}    sorted by utt id
+    <output_dir>/wav/<split>/<utt>_{mix,s1,...,sJ}.wav    16-bit PCM, mix == s1 + ... + sJ exactly
+    <output_dir>/<split>/{wav.scp,spk1.scp,...,spkJ.scp,utt2spk,spk2utt}    sorted by utt id
 
 The same arguments give byte-identical files. libespeak-ng keeps synthesis state (such as
 its flutter phase) in C statics that no API call resets, so every block of mixtures is made
 in a fresh process, and a block's audio depends on nothing but its own plan.
 
     python -m espnet2_tisdiss.corpora.mini_2mix --output_dir DIR --n_train N --n_dev N --n_test N \
-        --n_test_unseen N
+        --n_test_unseen N [--num_speakers 3]
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from espnet2_tisdiss.corpora.mini_2mix_text import sentence
 
 SPLITS = ("train", "dev", "test", "test_unseen")
 BLOCK = 100  # mixtures made by one fresh worker process
-LEVEL_RMS = 0.05  # RMS of each source before the +-snr/2 dB gains
+LEVEL_RMS = 0.05  # RMS of each source before its gain
 PEAK = 0.9
 _SPEAKER_SEED = 2024  # the speaker inventory is fixed, whatever the corpus seed
 
@@ -72,7 +74,7 @@ UNSEEN_ACCENTS = {"la": "en-gb-x-gbclan", "wm": "en-gb-x-gbcwmd", "af": "af", "n
 _SPLIT_ACCENTS = {"train": (SEEN_ACCENTS, 3), "dev": (SEEN_ACCENTS, 2), "test": (SEEN_ACCENTS, 2),
                   "test_unseen": (UNSEEN_ACCENTS, 2)}  # (accents, how many per variant)
 _SPLIT_LEXICON = {"train": "seen", "dev": "seen", "test": "seen", "test_unseen": "unseen"}
-_SPLIT_SNR_DB = {"train": 8.0, "dev": 5.0, "test": 5.0, "test_unseen": 5.0}  # snr ~ U[0, this]
+_SPLIT_SNR_DB = {"train": 8.0, "dev": 5.0, "test": 5.0, "test_unseen": 5.0}  # level ratio bound, dB (see source_gains_db)
 _PROSODY = ((15, 86), (20, 101), (120, 221))  # [lo, hi) of espeakPITCH, espeakRANGE, espeakRATE
 _PROSODY_JITTER = (8, 15, 0.12)  # per utterance: pitch +-8, range +-15, rate x (1 +- 0.12)
 _SECONDS = (1.0, 5.0)  # spoken length drawn per utterance, before the "min" cut
@@ -215,18 +217,29 @@ def speech(engine: Espeak, speaker: Speaker, text: str, seed: int, fs: int) -> n
     return x if fs == engine.rate else soxr.resample(x, engine.rate, fs).astype(np.float32)
 
 
-def mix_pair(a: np.ndarray, b: np.ndarray, snr_db: float, max_len: int | None = None):
-    """(s1, s2) as int16, WSJ0-2mix "min" mode: level ratio ``snr_db`` dB, peaks <= 0.9."""
-    n = min(len(a), len(b), max_len or len(a))
-    s1, s2 = a[:n].astype(np.float64), b[:n].astype(np.float64)
-    for s, db in ((s1, snr_db / 2), (s2, -snr_db / 2)):
+def mix_sources(sources: list[np.ndarray], gains_db: list[float],
+                max_len: int | None = None) -> list[np.ndarray]:
+    """The sources as int16, WSJ0-mix "min" mode: each at RMS ``LEVEL_RMS`` times its gain
+    in dB, all cut to the shortest, scaled together so that no peak (nor the mix's) exceeds 0.9."""
+    n = min(*(len(x) for x in sources), max_len or len(sources[0]))
+    scaled = [x[:n].astype(np.float64) for x in sources]
+    for s, db in zip(scaled, gains_db):
         rms = np.sqrt(np.mean(s**2))
         if rms == 0:
             raise RuntimeError("a source is silent after truncation")
         s *= LEVEL_RMS * 10 ** (db / 20) / rms
-    peak = max(np.abs(s1 + s2).max(), np.abs(s1).max(), np.abs(s2).max())
+    peak = max(np.abs(sum(scaled)).max(), *(np.abs(s).max() for s in scaled))
     scale = 32767 * min(1.0, PEAK / peak)
-    return np.round(s1 * scale).astype(np.int16), np.round(s2 * scale).astype(np.int16)
+    return [np.round(s * scale).astype(np.int16) for s in scaled]
+
+
+def source_gains_db(rng: np.random.Generator, num_speakers: int, bound_db: float) -> list[float]:
+    """Gains in dB of a mixture's sources: +-snr/2 with snr ~ U[0, bound] for two speakers
+    (WSJ0-2mix's level ratio), each U[-bound/2, bound/2] for more."""
+    if num_speakers == 2:
+        snr = float(rng.uniform(0.0, bound_db))
+        return [snr / 2, -snr / 2]
+    return [float(g) for g in rng.uniform(-bound_db / 2, bound_db / 2, num_speakers)]
 
 
 def _utterance_voice(rng: np.random.Generator, spk: Speaker) -> Speaker:
@@ -238,19 +251,21 @@ def _utterance_voice(rng: np.random.Generator, spk: Speaker) -> Speaker:
                    rate=int(round(spk.rate * rng.uniform(1 - d_rate, 1 + d_rate))))
 
 
-def _plan(split: str, speakers: list[Speaker], n: int, seed: int) -> list[tuple]:
-    """Seeded (utt_id, snr, [(speaker, text, synth_seed)] * 2) for the mixtures of a split."""
+def _plan(split: str, speakers: list[Speaker], n: int, seed: int, num_speakers: int = 2) -> list[tuple]:
+    """Seeded (utt_id, source gains in dB, [(speaker, text, synth_seed)] * J) for the mixtures
+    of a split."""
     rng = np.random.default_rng([seed, SPLITS.index(split)])  # a split ignores the others' sizes
     jobs = []
     for i in range(n):
         utts = []
-        for k in rng.choice(len(speakers), size=2, replace=False):
+        for k in rng.choice(len(speakers), size=num_speakers, replace=False):
             spk = _utterance_voice(rng, speakers[k])
             words = max(2, round(rng.uniform(*_SECONDS) * spk.rate / 60 * _WORDS_PER_MINUTE_SCALE))
             text = sentence(rng, _SPLIT_LEXICON[split], words)
             utts.append((spk, text, int(rng.integers(1, 2**31 - 1))))
-        snr = float(rng.uniform(0.0, _SPLIT_SNR_DB[split]))
-        jobs.append((f"{utts[0][0].spk_id}_{utts[1][0].spk_id}_{split}{i:05d}", snr, utts))
+        gains = source_gains_db(rng, num_speakers, _SPLIT_SNR_DB[split])
+        speaker_ids = "_".join(u[0].spk_id for u in utts)
+        jobs.append((f"{speaker_ids}_{split}{i:05d}", gains, utts))
     return jobs
 
 
@@ -259,20 +274,26 @@ def _run_block(task: tuple) -> int:
     wav_dir, fs, max_seconds, jobs = task
     engine = Espeak.get()
     max_len = None if max_seconds is None else max(1, int(round(max_seconds * fs)))
-    for utt_id, snr, ((spk_a, text_a, seed_a), (spk_b, text_b, seed_b)) in jobs:
-        s1, s2 = mix_pair(speech(engine, spk_a, text_a, seed_a, fs),
-                          speech(engine, spk_b, text_b, seed_b, fs), snr, max_len)
-        mix = (s1.astype(np.int32) + s2).astype(np.int16)  # no overflow: peaks <= 0.9
-        for key, wave in (("mix", mix), ("s1", s1), ("s2", s2)):
+    for utt_id, gains, utts in jobs:
+        sources = mix_sources([speech(engine, spk, text, seed, fs) for spk, text, seed in utts],
+                              gains, max_len)
+        mix = sum(s.astype(np.int32) for s in sources).astype(np.int16)  # no overflow: peaks <= 0.9
+        for key, wave in zip(source_keys(len(sources)), (mix, *sources)):
             sf.write(wav_dir / f"{utt_id}_{key}.wav", wave, fs, subtype="PCM_16", format="WAV")
     return len(jobs)
 
 
+def source_keys(num_speakers: int) -> tuple[str, ...]:
+    """File suffixes of a mixture: ``mix``, ``s1`` .. ``sJ``."""
+    return ("mix", *(f"s{j}" for j in range(1, num_speakers + 1)))
+
+
 def _write_lists(data_dir: Path, wav_dir: Path, jobs: list[tuple]) -> None:
-    """Kaldi-style wav.scp, spk1.scp, spk2.scp, utt2spk and spk2utt, sorted by utterance."""
+    """Kaldi-style wav.scp, spk1.scp .. spkJ.scp, utt2spk and spk2utt, sorted by utterance."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    utt2spk = sorted((utt, f"{u[0][0].spk_id}_{u[1][0].spk_id}") for utt, _, u in jobs)
-    for name, key in (("wav.scp", "mix"), ("spk1.scp", "s1"), ("spk2.scp", "s2")):
+    utt2spk = sorted((utt, "_".join(u[0].spk_id for u in utts)) for utt, _, utts in jobs)
+    keys = source_keys(len(jobs[0][2]))
+    for name, key in zip(("wav.scp", *(f"spk{j}.scp" for j in range(1, len(keys)))), keys):
         lines = [f"{utt} {wav_dir / f'{utt}_{key}.wav'}\n" for utt, _ in utt2spk]
         (data_dir / name).write_text("".join(lines))
     (data_dir / "utt2spk").write_text("".join(f"{utt} {spk}\n" for utt, spk in utt2spk))
@@ -285,7 +306,8 @@ def _write_lists(data_dir: Path, wav_dir: Path, jobs: list[tuple]) -> None:
 
 def generate_corpus(output_dir: Path, n_train: int, n_dev: int, n_test: int, seed: int = 0,
                     fs: int = 8000, max_seconds: float | None = None,
-                    num_workers: int | None = None, n_test_unseen: int = 0) -> dict:
+                    num_workers: int | None = None, n_test_unseen: int = 0,
+                    num_speakers: int = 2) -> dict:
     """Write the corpus (see the module docstring); returns counts and speakers per split."""
     espeak_paths()  # fail here, with a clear message, rather than in a worker
     output_dir = Path(output_dir).resolve()
@@ -294,20 +316,21 @@ def generate_corpus(output_dir: Path, n_train: int, n_dev: int, n_test: int, see
     for split, n in zip(SPLITS, (n_train, n_dev, n_test, n_test_unseen)):
         wav_dir = output_dir / "wav" / split
         wav_dir.mkdir(parents=True, exist_ok=True)
-        plans[split] = _plan(split, speakers[split], n, seed)
+        plans[split] = _plan(split, speakers[split], n, seed, num_speakers)
         tasks += [(wav_dir, fs, max_seconds, plans[split][i:i + BLOCK])
                   for i in range(0, n, BLOCK)]
     if tasks:
         workers = max(1, min(num_workers or os.cpu_count() or 1, len(tasks)))
         # spawn + one task per child: every block starts from a fresh libespeak-ng
         with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool, \
-                tqdm(total=sum(len(p) for p in plans.values()), desc="mini_2mix", unit="mix") as bar:
+                tqdm(total=sum(len(p) for p in plans.values()), desc=f"mini {num_speakers}-speaker",
+                     unit="mix") as bar:
             for done in pool.imap_unordered(_run_block, tasks):
                 bar.update(done)
     for split in SPLITS:
         if plans[split]:  # a split asked for with 0 mixtures gets no lists
             _write_lists(output_dir / split, output_dir / "wav" / split, plans[split])
-    return {"output_dir": str(output_dir), "fs": fs, "seed": seed,
+    return {"output_dir": str(output_dir), "fs": fs, "seed": seed, "num_speakers": num_speakers,
             "splits": {s: {"mixtures": len(plans[s]),
                            "speakers": [spk.spk_id for spk in speakers[s]]} for s in SPLITS}}
 
@@ -326,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fs", type=int, default=8000)
     parser.add_argument("--max_seconds", type=float, default=None,
                         help="cap on mixture length in seconds (default: none)")
+    parser.add_argument("--num_speakers", type=int, default=2, choices=(2, 3),
+                        help="speakers per mixture (3: the mini_3mix recipe's corpus)")
     parser.add_argument("--num_workers", type=int, default=None,
                         help="worker processes (default: CPU count)")
     args = parser.parse_args(argv)
@@ -335,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = generate_corpus(args.output_dir, args.n_train, args.n_dev, args.n_test,
                                   args.seed, args.fs, args.max_seconds, args.num_workers,
-                                  args.n_test_unseen)
+                                  args.n_test_unseen, args.num_speakers)
     except EspeakUnavailable as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ names are wsj0-2mix's. As in the paper, the mixture is ``mix_<mix_type>`` (defau
 anechoic ``s1_anechoic`` and ``s2_anechoic``, so the model separates, denoises and
 dereverberates at once. ``mix_single_*`` (speaker 1 alone plus noise) is refused: it is
 WHAMR!'s enhancement task, not separation. Data dirs ``<datadir>/{tr,cv,tt}``; utterance ids as in
-:mod:`.wsj0_2mix`. No sum check: the mixture is reverberant and the targets are not.
+:mod:`.wsj0_mix`. No sum check: the mixture is reverberant and the targets are not.
 
 Generating WHAMR! needs its room simulation (the official ``whamr_scripts`` with
 pyroomacoustics and the WHAMR! reverberation parameters); that is not done here: generate

@@ -20,9 +20,12 @@ from espnet2_tisdiss.fileio.safe_yaml import load_yaml_mapping
 # every early-split stage decoded, the PIT loss, backward, AdamW), measured with
 # ``python -m espnet2_tisdiss.bench.train_step --device cpu --batch 1 --seconds 1 --threads 2``
 # on 2026-12-02, on a machine whose float32 matmul peak read MEASURED_PEAK GFLOP/s around the runs.
-# A machine with a 100 GFLOP/s peak takes up to about 1.6x as long.
+# A machine with a 100 GFLOP/s peak takes up to about 1.6x as long. The three-speaker config is
+# the two-speaker one times their ratio measured side by side in one run on 2026-12-03
+# (29.5 / 15.8 s, peak about 180 GFLOP/s).
 CPU_SECONDS_PER_AUDIO_SECOND = {
     "tisdiss_sep1x2_re1x6": 32.3,
+    "tisdiss_sep1x2_re1x6_3spk": 32.3 * 29.5 / 15.8,
     "tisdiss_sep1x2_re1x3": 16.0,
     "tisdiss_sep1x2_re2x2": 14.4,
     "tisdiss_small": 4.1,

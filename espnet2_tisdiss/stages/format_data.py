@@ -129,7 +129,8 @@ def format_data_dir(src: Path, dst: Path, fs: int, min_seconds: float) -> Dict[s
 
 
 def speakers_of(src: Path, utts) -> Dict[str, str]:
-    """{utt: speaker} of ``utts`` from ``<src>/utt2spk`` (stage 1 writes the speaker pair, "<spk1>_<spk2>");
+    """{utt: speaker} of ``utts`` from ``<src>/utt2spk`` (stage 1 writes the mixture's speakers,
+    "<spk1>_<spk2>[_<spk3>]");
     each utterance is its own speaker where the data dir has no utt2spk.
 
     Raises:

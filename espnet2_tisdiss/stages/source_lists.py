@@ -5,7 +5,7 @@ joined by "_", ``utt2num_samples``) and writes ``<dst>/`` with one line per sour
 every mixture, the source id being ``<utt>_s<j>``:
 
     <dst>/spk1.scp           source id -> wav of that source (the dump dir's reference j)
-    <dst>/utt2spk            source id -> its speaker (part j of the mixture's speaker pair)
+    <dst>/utt2spk            source id -> its speaker (part j of the mixture's "_"-joined speakers)
     <dst>/spk2utt            speaker -> source ids
     <dst>/utt2num_samples    source id -> samples
 
@@ -42,7 +42,7 @@ def sources_of(src: Path) -> Dict[str, Dict[str, str]]:
     """{list name: {source id: value}} for ``spk1.scp``, ``utt2spk`` and ``utt2num_samples``.
 
     Raises:
-        DataDirError: a list is missing, or a speaker pair does not split into J speakers.
+        DataDirError: a list is missing, or a mixture's speakers do not split into J.
     """
     refs = reference_lists(src)
     for name in ("utt2spk", "utt2num_samples"):

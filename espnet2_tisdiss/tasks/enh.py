@@ -8,6 +8,7 @@ imported. Every entry point of this package imports it.
 
 import argparse
 import os
+import re
 
 from espnet2.enh.espnet_model import ESPnetEnhancementModel
 from espnet2.tasks.enh import EnhancementTask, loss_wrapper_choices, preprocessor_choices, separator_choices
@@ -33,10 +34,13 @@ class TISDiSSEnhancementTask(EnhancementTask):
     ``normalize_variance: true`` works with the early-split loss.
     ``build_preprocess_fn``: also builds ``preprocessor: dynamic_mixing_crop``, from
     the same options as ESPnet's ``dynamic_mixing`` plus ``speech_segment``.
+    Both first check that the training data gives as many references as the separator has
+    outputs (ESPnet's model would silently train on the first ``num_spk`` of them).
     """
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool):
+        check_reference_count(args)
         if getattr(args, "preprocessor", None) != PREPROCESSOR_NAME:
             return super().build_preprocess_fn(args, train)
         conf = dict(args.preprocessor_conf)
@@ -48,6 +52,7 @@ class TISDiSSEnhancementTask(EnhancementTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> ESPnetEnhancementModel:
+        check_reference_count(args)
         model = super().build_model(args)
         if type(model) is not ESPnetEnhancementModel:
             return model  # e.g. diffusion models: nothing to change
@@ -59,3 +64,26 @@ class TISDiSSEnhancementTask(EnhancementTask):
             mask_module=model.mask_module,
             **args.model_conf,
         )
+
+
+def check_reference_count(args: argparse.Namespace) -> None:
+    """The training data's references (``speech_ref<j>``) match the separator's ``num_spk``.
+
+    Skipped where there is no training data (inference) or it holds single sources
+    (dynamic mixing draws ``num_spk`` of them).
+
+    Raises:
+        ValueError: saying how many references the data has, the config's ``num_spk``, and
+            what to change.
+    """
+    data = getattr(args, "train_data_path_and_name_and_type", None) or []
+    names = {name for _, name, _ in data}
+    num_spk = (getattr(args, "separator_conf", None) or {}).get("num_spk")
+    if num_spk is None or getattr(args, "dynamic_mixing", False) or "speech_mix" not in names:
+        return
+    refs = sum(1 for name in names if re.fullmatch(r"speech_ref\d+", name))
+    if refs != num_spk:
+        raise ValueError(
+            f"the training data gives {refs} reference(s) per mixture (speech_ref1..{refs}) but the "
+            f"config's separator has num_spk {num_spk}: use a config for {refs} speakers (e.g. "
+            f"conf/*_3spk.yaml for three) or data with {num_spk} references")

@@ -170,5 +170,34 @@ def test_training_texts_vary_and_test_unseen_says_only_unseen_words():
     counts = [len(text.split()) for _, text, _ in train]
     assert min(counts) <= 4 and max(counts) >= 12
     assert len({text for _, text, _ in train}) == len(train)
-    snrs = [snr for _, snr, _ in plans["train"]]
+    snrs = [high - low for _, (high, low), _ in plans["train"]]
     assert max(snrs) > 5.5  # training reaches level ratios the 0-5 dB test sets never use
+
+
+THREE = {"train": 3, "dev": 1, "test": 1, "test_unseen": 1}
+
+
+def test_three_speakers(tmp_path):
+    """--num_speakers 3: three distinct voices of the split per mixture, mix = s1 + s2 + s3,
+    source gains within +-bound/2 dB of each other's level, lists with spk1-spk3."""
+    root = tmp_path / "mini_3mix"
+    assert mini_2mix.main(["--output_dir", str(root), "--n_train", "3", "--n_dev", "1", "--n_test", "1",
+                           "--n_test_unseen", "1", "--max_seconds", "2", "--num_speakers", "3",
+                           "--num_workers", "1", "--seed", "5"]) == 0
+    inventory = {split: {s.spk_id for s in spks} for split, spks in mini_2mix.build_speakers().items()}
+    rms = lambda x: np.sqrt(np.mean(x**2))  # noqa: E731
+    for split, n in THREE.items():
+        lists = {name: dict(read_list(root / split / name))
+                 for name in ("wav.scp", "spk1.scp", "spk2.scp", "spk3.scp", "utt2spk")}
+        assert not (root / split / "spk4.scp").exists()
+        assert len(lists["wav.scp"]) == n and all(len(v) == n for v in lists.values())
+        for utt, mix_path in lists["wav.scp"].items():
+            speakers = lists["utt2spk"][utt].split("_")
+            assert len(set(speakers)) == 3 and set(speakers) <= inventory[split], utt
+            mix = sf.read(mix_path)[0]
+            refs = [sf.read(lists[f"spk{j}.scp"][utt])[0] for j in (1, 2, 3)]
+            assert all(len(r) == len(mix) for r in refs) and len(mix) <= 2 * FS
+            assert np.abs(mix - sum(refs)).max() <= 2 * LSB
+            levels = [20 * np.log10(rms(r)) for r in refs]
+            bound = 8.0 if split == "train" else 5.0
+            assert max(levels) - min(levels) <= bound + 0.02, (utt, levels)

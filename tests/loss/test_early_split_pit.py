@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 import torch
 from espnet2.enh.loss.criterions.time_domain import SISNRLoss
@@ -59,3 +61,21 @@ def test_a_lone_stage_list_is_rejected():
     ref = refs()
     with pytest.raises(ValueError, match="at least one reconstruction stage"):
         EarlySplitPITSolver(SISNRLoss())(ref, [noisy(ref, 0.1)])
+
+
+def test_three_speakers_take_the_best_of_all_six_permutations():
+    ref = [torch.randn(2, 400) for _ in range(3)]
+    order = (2, 0, 1)
+    stages = [noisy([ref[k] for k in order], 0.4), noisy([ref[k] for k in (1, 2, 0)], 0.2)]
+    loss, stats, others = EarlySplitPITSolver(SISNRLoss())(ref, stages)
+    criterion = SISNRLoss()
+
+    def best(est):  # per utterance: the mean loss under the best of the 3! assignments, averaged
+        per_perm = torch.stack([torch.stack([criterion(ref[j], est[p[j]]) for j in range(3)]).mean(0)
+                                for p in itertools.permutations(range(3))])
+        return per_perm.min(0).values.mean()
+
+    assert torch.allclose(loss, torch.stack([best(stage) for stage in stages]).mean(), atol=1e-5)
+    # the final stage's permutation: estimate perm[j] is reference j's
+    assert others["perm"].tolist() == [[2, 0, 1]] * 2
+    assert set(stats) == {"si_snr_loss", "si_snr_loss_split", "si_snr_loss_rep1"}

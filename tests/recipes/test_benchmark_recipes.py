@@ -1,4 +1,4 @@
-"""The benchmark recipes (wsj0-2mix, Libri2Mix, WHAMR!) through stages 1-2 on tiny fake corpora,
+"""The benchmark recipes (wsj0-2mix, wsj0-3mix, Libri2Mix, Libri3Mix, WHAMR!) through stages 1-2 on tiny fake corpora,
 their errors for a missing corpus, and a 2-process distributed training epoch (gloo, CPU)."""
 
 import os
@@ -16,14 +16,17 @@ import yaml
 from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
-from tests.corpora.fake_corpora import LIBRI_IDS, WSJ_NAMES, librimix_tree, whamr_tree, wsj0_2mix_tree
+from tests.corpora.fake_corpora import (LIBRI3_IDS, LIBRI_IDS, WSJ3_NAMES, WSJ_NAMES, librimix_tree, whamr_tree,
+                                        wsj0_mix_tree)
 from tests.recipes.conftest import run_recipe
 
 LSB = 1 / 32768
-CORPORA = {  # recipe -> (db.sh variable, fake tree builder, data sets)
-    "wsj0_2mix": ("WSJ0_2MIX", wsj0_2mix_tree, ("tr", "cv", "tt")),
-    "libri2mix": ("LIBRIMIX", librimix_tree, ("train", "dev", "test")),
-    "whamr": ("WHAMR", whamr_tree, ("tr", "cv", "tt")),
+CORPORA = {  # recipe -> (db.sh variable, fake tree builder, data sets, speakers)
+    "wsj0_2mix": ("WSJ0_2MIX", wsj0_mix_tree, ("tr", "cv", "tt"), 2),
+    "wsj0_3mix": ("WSJ0_3MIX", lambda root: wsj0_mix_tree(root, num_speakers=3), ("tr", "cv", "tt"), 3),
+    "libri2mix": ("LIBRIMIX", librimix_tree, ("train", "dev", "test"), 2),
+    "libri3mix": ("LIBRIMIX", lambda root: librimix_tree(root, num_speakers=3), ("train", "dev", "test"), 3),
+    "whamr": ("WHAMR", whamr_tree, ("tr", "cv", "tt"), 2),
 }
 STAGES_1_2 = ("--stage", "1", "--stop_stage", "2", "--min_seconds", "0.1")
 
@@ -33,16 +36,17 @@ def recipe_dir(recipe: Path, corpus: str) -> Path:
 
 
 def expected_utts(corpus: str, split: str):
-    if corpus == "libri2mix":
-        subsets = {"train": ["train-360"]}.get(split, [split])
-        ids = [i for s in subsets for i in LIBRI_IDS[s]]
-        return sorted(f"{i.split('-')[0]}_{i.split('_')[1].split('-')[0]}_{i}" for i in ids)
-    return sorted(f"{n[:3]}_{n.split('_')[2][:3]}_{n}" for n in WSJ_NAMES[split])
+    """Utterance ids: the speakers of the mixture, then its name."""
+    if corpus.startswith("libri"):
+        ids = (LIBRI_IDS if corpus == "libri2mix" else LIBRI3_IDS)[{"train": "train-360"}.get(split, split)]
+        return sorted("_".join([*(u.split("-")[0] for u in i.split("_")), i]) for i in ids)
+    names = WSJ3_NAMES if corpus == "wsj0_3mix" else WSJ_NAMES
+    return sorted("_".join([*(u[:3] for u in n.split("_")[0::2]), n]) for n in names[split])
 
 
 @pytest.mark.parametrize("corpus", list(CORPORA))
 def test_stages_1_2_on_a_fake_corpus(recipe, tmp_path, monkeypatch, corpus):
-    variable, build, splits = CORPORA[corpus]
+    variable, build, splits, speakers = CORPORA[corpus]
     build(tmp_path / "corpus")
     monkeypatch.setenv(variable, str(tmp_path / "corpus"))
     here = recipe_dir(recipe, corpus)
@@ -51,33 +55,37 @@ def test_stages_1_2_on_a_fake_corpus(recipe, tmp_path, monkeypatch, corpus):
         dump = here / "dump" / split
         lengths = read_scp(dump / "utt2num_samples")
         assert sorted(lengths) == expected_utts(corpus, split)
+        assert not (dump / f"spk{speakers + 1}.scp").exists()
         for utt, n in lengths.items():
-            mix, s1, s2 = (sf.read(read_scp(dump / f)[utt])[0] for f in ("wav.scp", "spk1.scp", "spk2.scp"))
-            assert len(mix) == len(s1) == len(s2) == int(n)
-            source = Path(read_scp(dump / "spk1.scp")[utt])
-            assert source.parent.name in ("s1", "s1_anechoic")  # speaker order: spk1 is s1
-            if corpus in ("libri2mix", "wsj0_2mix"):
-                assert np.abs(mix - s1 - s2).max() <= 2 * LSB  # clean: s1 + s2 == mix
+            mix = sf.read(read_scp(dump / "wav.scp")[utt])[0]
+            refs = [sf.read(read_scp(dump / f"spk{j}.scp")[utt])[0] for j in range(1, speakers + 1)]
+            assert all(len(x) == int(n) for x in (mix, *refs))
+            for j in range(1, speakers + 1):  # speaker order: spk<j> is s<j>
+                assert Path(read_scp(dump / f"spk{j}.scp")[utt]).parent.name in (f"s{j}", f"s{j}_anechoic")
+            if corpus != "whamr":
+                assert np.abs(mix - sum(refs)).max() <= 2 * LSB  # clean: the sum of the sources is the mix
             else:  # reverberant mixture, anechoic targets: no sum, but the same utterance
+                source = Path(read_scp(dump / "spk1.scp")[utt])
                 assert source.name == Path(read_scp(dump / "wav.scp")[utt]).name
-    check_source_lists(here)
+    check_source_lists(here, speakers)
     again = run_recipe(here, "--stage", "1", "--stop_stage", "1")
     assert "already prepared" in again.stdout + again.stderr
 
 
-def check_source_lists(recipe: Path):
+def check_source_lists(recipe: Path, num_speakers: int = 2):
     """Stage 2's source lists for dynamic mixing: every source of every training mixture, with its speaker."""
     sources, = (recipe / "dump").glob("*_sources")
     mixtures = recipe / "dump" / sources.name[:-len("_sources")]
     pairs = read_scp(mixtures / "utt2spk")
-    refs = [read_scp(mixtures / f"spk{j}.scp") for j in (1, 2)]
+    js = range(1, num_speakers + 1)
+    refs = [read_scp(mixtures / f"spk{j}.scp") for j in js]
     listed, speakers = read_scp(sources / "spk1.scp"), read_scp(sources / "utt2spk")
-    assert len(listed) == len(speakers) == 2 * len(pairs) > 0
+    assert len(listed) == len(speakers) == num_speakers * len(pairs) > 0
     for utt, pair in pairs.items():
-        for j in (1, 2):
+        for j in js:
             assert listed[f"{utt}_s{j}"] == refs[j - 1][utt]
             assert speakers[f"{utt}_s{j}"] == pair.split("_")[j - 1]
-    assert all(speakers[f"{utt}_s1"] != speakers[f"{utt}_s2"] for utt in pairs)
+        assert len({speakers[f"{utt}_s{j}"] for j in js}) == num_speakers
 
 
 def test_whamr_refuses_dynamic_mixing(recipe):
@@ -104,8 +112,8 @@ def test_libri2mix_noisy_stage_1(recipe, tmp_path, monkeypatch):
 @pytest.mark.parametrize("corpus", list(CORPORA))
 def test_missing_corpus_stops_stage_1(recipe, tmp_path, monkeypatch, corpus):
     variable = CORPORA[corpus][0]
-    for name in ("WSJ0_2MIX", "WSJ0", "WSJ0_2MIX_LISTS", "LIBRIMIX", "LIBRISPEECH", "WHAM_NOISE",
-                 "LIBRIMIX_METADATA", "WHAMR"):
+    for name in ("WSJ0_2MIX", "WSJ0_3MIX", "WSJ0", "WSJ0_2MIX_LISTS", "WSJ0_3MIX_LISTS", "LIBRIMIX", "LIBRISPEECH",
+                 "WHAM_NOISE", "LIBRIMIX_METADATA", "WHAMR"):
         monkeypatch.delenv(name, raising=False)
     here = recipe_dir(recipe, corpus)
     proc = run_recipe(here, "--stage", "1", "--stop_stage", "1", check=False)
@@ -120,7 +128,7 @@ def test_missing_corpus_stops_stage_1(recipe, tmp_path, monkeypatch, corpus):
 
 
 def test_incomplete_corpus_leaves_no_data_dirs(recipe, tmp_path, monkeypatch):
-    wsj0_2mix_tree(tmp_path / "corpus")
+    wsj0_mix_tree(tmp_path / "corpus")
     (tmp_path / "corpus/wav8k/min/tt/s2" / f"{WSJ_NAMES['tt'][1]}.wav").unlink()
     monkeypatch.setenv("WSJ0_2MIX", str(tmp_path / "corpus"))
     here = recipe_dir(recipe, "wsj0_2mix")
@@ -141,7 +149,7 @@ def free_port() -> int:
 @pytest.mark.slow
 def test_two_process_distributed_epoch_on_cpu(recipe, tmp_path, monkeypatch):
     """Stage 4 as two nodes of one process each (gloo on the CPU): ESPnet's multi-node DDP path."""
-    wsj0_2mix_tree(tmp_path / "corpus", lengths=(4000, 4400, 4800))
+    wsj0_mix_tree(tmp_path / "corpus", lengths=(4000, 4400, 4800))
     monkeypatch.setenv("WSJ0_2MIX", str(tmp_path / "corpus"))
     here = recipe_dir(recipe, "wsj0_2mix")
     tiny = ("--enh_config", "../../../conf/tisdiss_tiny.yaml", "--min_seconds", "0.1")

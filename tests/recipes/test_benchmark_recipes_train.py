@@ -23,12 +23,14 @@ from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.fileio.model_archive import pack_model
 from espnet2_tisdiss.inference import Separator
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
-from tests.corpora.fake_corpora import librimix_tree, whamr_tree, wsj0_2mix_tree
+from tests.corpora.fake_corpora import librimix_tree, whamr_tree, wsj0_mix_tree
 from tests.recipes.conftest import REPO, copy_recipes, run_recipe
 
 CORPORA = {  # recipe -> (db.sh variable, fake tree builder, test set)
-    "wsj0_2mix": ("WSJ0_2MIX", lambda root: wsj0_2mix_tree(root, lengths=(1200, 1000, 1400)), "tt"),
+    "wsj0_2mix": ("WSJ0_2MIX", lambda root: wsj0_mix_tree(root, lengths=(1200, 1000, 1400)), "tt"),
+    "wsj0_3mix": ("WSJ0_3MIX", lambda root: wsj0_mix_tree(root, lengths=(1200, 1000), num_speakers=3), "tt"),
     "libri2mix": ("LIBRIMIX", librimix_tree, "test"),
+    "libri3mix": ("LIBRIMIX", lambda root: librimix_tree(root, num_speakers=3), "test"),
     "whamr": ("WHAMR", whamr_tree, "tt"),
 }
 SHORT = ("--min_seconds", "0.1", "--ngpu", "0")
@@ -60,7 +62,7 @@ def test_stages_1_to_7_with_the_shipped_config(tmp_path, monkeypatch, corpus):
     for key in ("separator_conf", "batch_type", "optim", "optim_conf", "scheduler", "scheduler_conf",
                 "speech_segment", "criterions", "model_conf"):
         assert trained[key] == ours[key], key
-    assert trained["batch_size"] == 1 and trained["fold_length"] == [80000] * 3  # folded batches work
+    assert trained["batch_size"] == 1 and trained["fold_length"] == [80000] * (1 + ours["num_spk"])  # folded batches work
 
     first, second = load_state_dict_file(exp / "1epoch.pth"), load_state_dict_file(exp / "2epoch.pth")
     assert any(not torch.equal(first[k], second[k]) for k in first)  # the optimiser stepped
@@ -72,9 +74,12 @@ def test_stages_1_to_7_with_the_shipped_config(tmp_path, monkeypatch, corpus):
 
     results = (exp / "RESULTS.md").read_text()
     assert re.findall(rf"^\| {test_set} \| (\d+) \|", results, flags=re.M) == depths
+    speakers = ours["num_spk"]
+    decoded, = exp.glob(f"decode_*/{test_set}/reps{depths[-1]}")
+    assert sorted(p.name for p in decoded.glob("spk*.scp")) == [f"spk{j}.scp" for j in range(1, speakers + 1)]
     separator = Separator.from_pretrained(exp / "packed_model.tar.gz")
-    spk1, spk2 = separator(torch.randn(2400).numpy(), fs=8000, inference_reps=int(depths[-1]))
-    assert spk1.shape == spk2.shape == (2400,)
+    sources = separator(torch.randn(2400).numpy(), fs=8000, inference_reps=int(depths[-1]))
+    assert len(sources) == speakers and all(x.shape == (2400,) for x in sources)
 
 
 @pytest.mark.parametrize("corpus", list(CORPORA))
@@ -101,7 +106,7 @@ def test_without_a_gpu_the_default_stops_at_once_and_says_how_to_use_the_cpu(tmp
 def prepared_wsj0_2mix(tmp_path_factory):
     """The wsj0_2mix recipe after stages 1-3 on a fake tree (shared by the dry runs)."""
     root = tmp_path_factory.mktemp("dry_run")
-    wsj0_2mix_tree(root / "corpus")
+    wsj0_mix_tree(root / "corpus")
     here = copy_recipes(root) / "wsj0_2mix/enh1"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WSJ0_2MIX", str(root / "corpus"))
@@ -111,6 +116,7 @@ def prepared_wsj0_2mix(tmp_path_factory):
 
 RECIPE_CONFIGS = {shipped(corpus)[0] for corpus in CORPORA}  # trained in full above
 DM_CONFIGS = sorted(p.name for p in (REPO / "conf").glob("*_dm.yaml"))  # the recipe configs with dynamic mixing
+THREE_SPEAKER_CONFIGS = sorted(p.name for p in (REPO / "conf").glob("*_3spk.yaml"))  # trained by the 3-speaker recipes
 
 
 @pytest.mark.parametrize("config", DM_CONFIGS)
@@ -123,9 +129,18 @@ def test_dynamic_mixing_configs_are_their_recipe_config_with_dynamic_mixing(conf
     assert ours == base
 
 
+@pytest.mark.parametrize("config", THREE_SPEAKER_CONFIGS)
+def test_three_speaker_configs_are_their_two_speaker_config_with_three_outputs(config):
+    ours = yaml.safe_load((REPO / "conf" / config).read_text())
+    base = yaml.safe_load((REPO / "conf" / config.replace("_3spk.yaml", ".yaml")).read_text())
+    assert ours.pop("num_spk") == ours["separator_conf"].pop("num_spk") == 3
+    assert base.pop("num_spk") == base["separator_conf"].pop("num_spk") == 2
+    assert ours == base
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("config", sorted(p.name for p in (REPO / "conf").glob("*.yaml")
-                                          if p.name not in RECIPE_CONFIGS and p.name not in DM_CONFIGS))
+                                          if p.name not in {*RECIPE_CONFIGS, *DM_CONFIGS, *THREE_SPEAKER_CONFIGS}))
 def test_every_config_trains_through_stage_4(prepared_wsj0_2mix, config):
     """ESPnet's CI dry-runs every training config; ours takes one real optimiser step through stage 4."""
     here = prepared_wsj0_2mix
@@ -142,7 +157,7 @@ def test_every_config_trains_through_stage_4(prepared_wsj0_2mix, config):
 
 @pytest.mark.slow
 def test_fine_tuning_starts_from_the_packed_models_weights(tmp_path, monkeypatch):
-    wsj0_2mix_tree(tmp_path / "corpus", lengths=(1000, 900, 1100))
+    wsj0_mix_tree(tmp_path / "corpus", lengths=(1000, 900, 1100))
     monkeypatch.setenv("WSJ0_2MIX", str(tmp_path / "corpus"))
     here = copy_recipes(tmp_path) / "wsj0_2mix/enh1"
     tiny = ("--enh_config", "../../../conf/tisdiss_tiny.yaml")

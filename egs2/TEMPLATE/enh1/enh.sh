@@ -122,7 +122,7 @@ add_data_args() {  # add_data_args SPLIT PREFIX: append a dump dir's --*data_pat
 add_train_data_args() {  # the training set's data args: its mixtures, or its sources to remix
     if $dynamic_mixing; then
         [ -f "$dumpdir/${train_set}_sources/spk1.scp" ] || die "dynamic mixing needs $dumpdir/${train_set}_sources/ \
-(stage 2 writes it when $datadir/$train_set/utt2spk gives each mixture's speaker pair, spk1_spk2; see its log)"
+(stage 2 writes it when $datadir/$train_set/utt2spk gives the speakers of each mixture, spk1_spk2[_spk3]; see its log)"
         data_args+=("--train_data_path_and_name_and_type=$dumpdir/${train_set}_sources/spk1.scp,speech_ref1,sound"
                     --dynamic_mixing true --utt2spk "$dumpdir/${train_set}_sources/utt2spk"
                     --preprocessor dynamic_mixing_crop)

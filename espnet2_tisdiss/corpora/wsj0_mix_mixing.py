@@ -1,19 +1,19 @@
-"""Generate wsj0-2mix from WSJ0 and the official mixing lists, by the official rules.
+"""Generate wsj0-2mix or wsj0-3mix from WSJ0 and the official mixing lists, by the official rules.
 
-The lists (``mix_2_spk_{tr,cv,tt}.txt`` from MERL's "create-speaker-mixtures" archive) hold
-one mixture a line: ``<wsj0 path 1> <snr 1> <wsj0 path 2> <snr 2>``, paths relative to the
-folder that holds ``wsj0/`` (e.g. ``wsj0/si_tr_s/01t/01to030v.wv1``), snr 2 = -snr 1.
-For each line, ``create_wav_2speakers.m`` does, and so do we:
+The lists (``mix_<N>_spk_{tr,cv,tt}.txt``, N = 2 or 3, from MERL's "create-speaker-mixtures"
+archive) hold one mixture a line: ``<wsj0 path 1> <snr 1> ... <wsj0 path N> <snr N>``, paths
+relative to the folder that holds ``wsj0/`` (e.g. ``wsj0/si_tr_s/01t/01to030v.wv1``).
+For each line, ``create_wav_2speakers.m`` and ``create_wav_3speakers.m`` do, and so do we:
 
-1. read both utterances (16 kHz) and resample them to 8 kHz;
+1. read the N utterances (16 kHz) and resample them to 8 kHz;
 2. measure each one's active level at 8 kHz (ITU-T P.56, :mod:`.activlev`) and divide by its
    square root; the 16 kHz signals are divided by the same 8 kHz levels;
 3. scale utterance k by ``10 ** (snr_k / 20)``;
-4. "min": cut both to the shorter; "max": zero-pad both to the longer;
-5. mix = s1 + s2; scale mix, s1 and s2 by ``0.9 / max(|mix|, |s1|, |s2|)``;
+4. "min": cut all to the shortest; "max": zero-pad all to the longest;
+5. mix = s1 + ... + sN; scale the mix and every source by ``0.9 / max(|mix|, |s1|, ..., |sN|)``;
 6. write each as 16-bit PCM, ``round(2 ** 15 * x)``, named
-   ``<utt1>_<snr1>_<utt2>_<snr2>.wav`` (snrs printed as MATLAB's num2str does) under
-   ``<out>/wav{8k,16k}/{min,max}/{tr,cv,tt}/{mix,s1,s2}/``.
+   ``<utt1>_<snr1>_..._<uttN>_<snrN>.wav`` (snrs printed as MATLAB's num2str does) under
+   ``<out>/wav{8k,16k}/{min,max}/{tr,cv,tt}/{mix,s1,...,sN}/``.
 
 Note: MATLAB's ``resample`` designs its anti-aliasing filter with ``firls``; we use SciPy's
 ``resample_poly`` (Kaiser-windowed sinc, the same length and window), so 8 kHz samples can
@@ -44,18 +44,15 @@ WSJ0_RATE = 16000
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One line of a mixing list."""
+    """One line of a mixing list: N WSJ0 paths and their snrs (dB)."""
 
-    path1: str
-    snr1: float
-    path2: str
-    snr2: float
+    paths: Tuple[str, ...]
+    snrs: Tuple[float, ...]
 
     @property
     def name(self) -> str:
         """Output file stem, e.g. ``01to030v_0.61061_40na010x_-0.61061``."""
-        stem = lambda p: Path(p).stem  # noqa: E731
-        return f"{stem(self.path1)}_{num2str(self.snr1)}_{stem(self.path2)}_{num2str(self.snr2)}"
+        return "_".join(f"{Path(p).stem}_{num2str(snr)}" for p, snr in zip(self.paths, self.snrs))
 
 
 def num2str(value: float) -> str:
@@ -67,24 +64,33 @@ def num2str(value: float) -> str:
     return f"{value:.{digits}g}"
 
 
-def read_list(path: Path) -> List[ListEntry]:
-    """Parse a mixing list.
+def list_name(num_speakers: int, subset: str) -> str:
+    """The official list file of a subset, e.g. ``mix_2_spk_tr.txt``."""
+    return f"mix_{num_speakers}_spk_{subset}.txt"
+
+
+def read_list(path: Path, num_speakers: int = 2) -> List[ListEntry]:
+    """Parse a mixing list of ``num_speakers``-speaker mixtures.
 
     Raises:
-        CorpusError: the file is missing or a line is not ``path snr path snr``.
+        CorpusError: the file is missing or a line is not N pairs of ``path snr``.
     """
     if not path.is_file():
-        raise CorpusError(f"mixing list not found: {path}. Get mix_2_spk_{{tr,cv,tt}}.txt from "
-                          "MERL's create-speaker-mixtures archive and set WSJ0_2MIX_LISTS in db.sh.")
+        raise CorpusError(f"mixing list not found: {path}. Get "
+                          f"{list_name(num_speakers, '{tr,cv,tt}')} from MERL's "
+                          "create-speaker-mixtures archive and set the lists folder in db.sh.")
     entries = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
         try:
-            entries.append(ListEntry(parts[0], float(parts[1]), parts[2], float(parts[3])))
-        except (IndexError, ValueError) as err:
-            raise CorpusError(f"{path}:{number}: expected 'path snr path snr', got {line!r}") from err
+            if len(parts) != 2 * num_speakers:
+                raise ValueError
+            entries.append(ListEntry(tuple(parts[0::2]), tuple(float(x) for x in parts[1::2])))
+        except ValueError as err:
+            expected = " ".join(["path snr"] * num_speakers)
+            raise CorpusError(f"{path}:{number}: expected '{expected}', got {line!r}") from err
     return entries
 
 
@@ -105,37 +111,42 @@ def locate(wsj0_root: Path, list_path: str) -> Path:
                       + ", ".join(str(c) for c in candidates) + ". Check WSJ0 in db.sh.")
 
 
-def mix_entry(s1: np.ndarray, s2: np.ndarray, entry: ListEntry,
+def mix_entry(sources: Sequence[np.ndarray], entry: ListEntry,
               targets: Sequence[Tuple[int, str]]) -> Dict[Tuple[int, str], Tuple[np.ndarray, ...]]:
-    """The official mixing of two 16 kHz float signals: ``{(rate, mode): (mix, s1, s2)}``
+    """The official mixing of N 16 kHz float signals: ``{(rate, mode): (mix, s1, ..., sN)}``
     as int16, for every (rate, mode) of ``targets``."""
-    by_rate = {WSJ0_RATE: (s1, s2)}
-    by_rate[LEVEL_RATE] = tuple(resample_poly(s, LEVEL_RATE, WSJ0_RATE) for s in (s1, s2))
+    by_rate = {WSJ0_RATE: tuple(sources)}
+    by_rate[LEVEL_RATE] = tuple(resample_poly(s, LEVEL_RATE, WSJ0_RATE) for s in sources)
     levels = [activlev.active_level(s, LEVEL_RATE) for s in by_rate[LEVEL_RATE]]
     if min(levels) <= 0:
         raise CorpusError(f"mixture {entry.name}: an utterance is silent.")
     out = {}
     for rate, mode in targets:
         scaled = [s * 10 ** (snr / 20) / math.sqrt(level)
-                  for s, snr, level in zip(by_rate[rate], (entry.snr1, entry.snr2), levels)]
+                  for s, snr, level in zip(by_rate[rate], entry.snrs, levels)]
         n = (min if mode == "min" else max)(len(s) for s in scaled)
-        a, b = (np.pad(s[:n], (0, n - len(s[:n]))) for s in scaled)
-        mix = a + b
-        gain = PEAK / max(np.abs(mix).max(), np.abs(a).max(), np.abs(b).max())
-        out[rate, mode] = tuple(np.round(2**15 * gain * x).astype(np.int16) for x in (mix, a, b))
+        fitted = [np.pad(s[:n], (0, n - len(s[:n]))) for s in scaled]
+        mix = sum(fitted)
+        gain = PEAK / max(np.abs(x).max() for x in (mix, *fitted))
+        out[rate, mode] = tuple(np.round(2**15 * gain * x).astype(np.int16) for x in (mix, *fitted))
     return out
+
+
+def kinds(num_speakers: int) -> Tuple[str, ...]:
+    """The folders of a generated subset: ``mix``, ``s1`` .. ``sN``."""
+    return ("mix", *(f"s{j}" for j in range(1, num_speakers + 1)))
 
 
 def _mix_one(task) -> None:
     wsj0_root, entry, work_dirs = task
     signals = []
-    for list_path in (entry.path1, entry.path2):
+    for list_path in entry.paths:
         audio, rate = read_speech(locate(wsj0_root, list_path))
         if rate != WSJ0_RATE:
             raise CorpusError(f"{list_path}: sampled at {rate} Hz, WSJ0 is {WSJ0_RATE} Hz.")
         signals.append(audio)
-    for (rate, mode), waves in mix_entry(*signals, entry, list(work_dirs)).items():
-        for kind, wave in zip(("mix", "s1", "s2"), waves):
+    for (rate, mode), waves in mix_entry(signals, entry, list(work_dirs)).items():
+        for kind, wave in zip(kinds(len(entry.paths)), waves):
             sf.write(str(work_dirs[rate, mode] / kind / f"{entry.name}.wav"), wave, rate,
                      subtype="PCM_16")
 
@@ -146,8 +157,10 @@ def subset_dir(out_root: Path, rate: int, mode: str, subset: str) -> Path:
 
 
 def generate(wsj0_root: Path, lists_dir: Path, out_root: Path, rates: Sequence[int] = (8000,),
-             modes: Sequence[str] = ("min",), subsets: Sequence[str] = SUBSETS, nj: int = 1) -> None:
-    """Write every requested subset under ``out_root`` (see the module docstring).
+             modes: Sequence[str] = ("min",), subsets: Sequence[str] = SUBSETS, nj: int = 1,
+             num_speakers: int = 2) -> None:
+    """Write every requested subset of wsj0-<num_speakers>mix under ``out_root`` (see the
+    module docstring).
 
     A subset is written into a hidden ``.<subset>.partial`` folder and renamed when complete;
     a complete subset from an earlier run is kept as it is.
@@ -155,7 +168,7 @@ def generate(wsj0_root: Path, lists_dir: Path, out_root: Path, rates: Sequence[i
     if not wsj0_root.is_dir():
         raise CorpusError(f"WSJ0 not found: {wsj0_root} is not a directory (set WSJ0 in db.sh).")
     for subset in subsets:
-        entries = read_list(lists_dir / f"mix_2_spk_{subset}.txt")
+        entries = read_list(lists_dir / list_name(num_speakers, subset), num_speakers)
         todo = [(r, m) for r in rates for m in modes if not subset_dir(out_root, r, m, subset).is_dir()]
         if not todo:
             continue
@@ -163,10 +176,10 @@ def generate(wsj0_root: Path, lists_dir: Path, out_root: Path, rates: Sequence[i
         for rate, mode in todo:
             work[rate, mode] = subset_dir(out_root, rate, mode, f".{subset}.partial")
             shutil.rmtree(work[rate, mode], ignore_errors=True)
-            for kind in ("mix", "s1", "s2"):
+            for kind in kinds(num_speakers):
                 (work[rate, mode] / kind).mkdir(parents=True)
         tasks = [(wsj0_root, entry, work) for entry in entries]
-        desc = f"wsj0-2mix {subset}"
+        desc = f"wsj0-{num_speakers}mix {subset}"
         if nj > 1:
             with multiprocessing.get_context("spawn").Pool(nj) as pool:
                 for _ in tqdm(pool.imap_unordered(_mix_one, tasks, chunksize=16),
