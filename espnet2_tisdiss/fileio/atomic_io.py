@@ -7,7 +7,8 @@ POSIX and Windows. Whatever stops the writer (an exception, a full disk,
 SIGKILL), the target holds either its previous content or the complete new
 one. The temporary file is removed when the write fails; only a killed process
 can leave one behind, and no reader looks at it (its name is hidden and listed
-nowhere).
+nowhere). A writer that resumes a killed run in a folder it owns (e.g. the
+decode stage under its lock) removes them with ``remove_leftovers(folder)``.
 
 A full disk or quota (ENOSPC, EDQUOT), or another OS error while writing,
 raises :class:`OutputWriteError` (an ``OSError``) whose message names the
@@ -23,6 +24,7 @@ Usage:
                                              # would swallow a write error
     with atomic_dir(folder) as work:         # build a whole folder in ``work``;
         ...                                  # it replaces ``folder`` at the end
+    remove_leftovers(folder)                 # what killed writers left under ``folder``
 
 ``sync=False`` skips the fsync (faster for many small files, still safe against
 a killed process, not against a power cut).
@@ -31,6 +33,7 @@ a killed process, not against a power cut).
 import errno
 import io
 import os
+import re
 import secrets
 import shutil
 from contextlib import contextmanager
@@ -71,6 +74,10 @@ def _partial_name(path: Path, kind: str) -> Path:
     return path.with_name(f".{path.name[:200]}.{secrets.token_hex(4)}.{kind}")
 
 
+# The names _partial_name makes, and only those.
+_LEFTOVER_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.(partial|old)")
+
+
 def _remove(path: Path) -> None:
     try:
         if path.is_dir() and not path.is_symlink():
@@ -79,6 +86,21 @@ def _remove(path: Path) -> None:
             path.unlink()
     except FileNotFoundError:
         pass
+
+
+def remove_leftovers(folder: PathLike) -> int:
+    """Delete the temporary files and folders that killed writers left under ``folder``.
+
+    Only for a folder the caller alone writes to (e.g. under a run lock): a live
+    writer's temporary file would be deleted too. Returns how many were removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    found = [path for path in folder.rglob(".*") if _LEFTOVER_NAME.fullmatch(path.name)]
+    for path in sorted(found, key=lambda p: len(p.parts)):  # a folder before its contents
+        _remove(path)
+    return len(found)
 
 
 @contextmanager

@@ -17,8 +17,9 @@ A kill while appending leaves at most a torn last line, which is dropped when
 the journal is reopened (the utterance is then decoded again). The per
 utterance compute seconds are kept, so the timing summary of a resumed run
 covers every utterance exactly once, as an uninterrupted run's does.
-The decode stage removes the journal once its lists and ``timing.json`` are
-written: a finished decode dir has none, and decoding it again starts afresh.
+A resumed decode also deletes the temporary files of the wavs that the kill
+interrupted (``atomic_io.remove_leftovers``). The decode stage removes the
+journal once its lists and ``timing.json`` are written: a finished decode dir has none, and decoding it again starts afresh.
 """
 
 import json
@@ -28,7 +29,7 @@ import shutil
 from pathlib import Path
 from typing import Dict, Optional
 
-from espnet2_tisdiss.fileio.atomic_io import WRITE_ERRNOS, write_atomic, write_error
+from espnet2_tisdiss.fileio.atomic_io import WRITE_ERRNOS, remove_leftovers, write_atomic, write_error
 
 JOURNAL_NAME = ".decode_progress.jsonl"
 
@@ -66,7 +67,8 @@ class DecodeJournal:
         """Open the journal: keep the complete records of an interrupted run of the same key.
 
         Anything else in ``output_dir`` (a finished or different decode) is
-        removed first. Returns ``{utt: record}`` of the utterances to skip.
+        removed first, and so are the temporary files of writes that a kill
+        interrupted. Returns ``{utt: record}`` of the utterances to skip.
         """
         lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.is_file() else []
         header = _parse(lines[0]) if lines else None
@@ -76,6 +78,8 @@ class DecodeJournal:
                     logging.info("%s was decoded with other settings; decoding it afresh", self.output_dir)
                 shutil.rmtree(self.output_dir)  # a decode dir always reflects one decoding run
             lines = []
+        elif remove_leftovers(self.output_dir):
+            logging.info("%s: removed the partial files of an interrupted decode", self.output_dir)
         for line in lines[1:]:
             record = _parse(line)
             if record is not None and self._complete(record):

@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from espnet2_tisdiss.bin import separate_depths as cli
+from espnet2_tisdiss.fileio import atomic_io
 from espnet2_tisdiss.fileio.atomic_io import OutputWriteError
 from espnet2_tisdiss.fileio.decode_journal import JOURNAL_NAME
 from espnet2_tisdiss.fileio.kaldi_lists import read_scp
@@ -109,6 +110,27 @@ def test_a_torn_last_journal_line_is_decoded_again(setup, tmp_path, monkeypatch)
     calls = crash_after(monkeypatch, len(wavs))
     timing = decode.decode_set(model, wavs, out, DEPTHS, fs=8000, model_id="m")
     assert len(calls) == len(wavs) - 1
+    assert_same_as_uninterrupted(out, reference, reference_timing, timing)
+
+
+def test_a_kill_while_writing_a_wav_leaves_nothing_after_the_rerun(setup, tmp_path, monkeypatch):
+    model, _, wavs, reference, reference_timing = setup
+    out = tmp_path / "out"
+    written = []
+
+    def killed_on_third_rename(source, target):
+        written.append(target)
+        if len(written) == 3:  # the journal, one wav, then the first utterance's second wav
+            raise SimulatedCrash("killed between writing a wav and renaming it")
+        os.rename(source, target)
+
+    monkeypatch.setattr(atomic_io.os, "replace", killed_on_third_rename)
+    monkeypatch.setattr(atomic_io, "_remove", lambda path: None)  # a killed process cleans nothing
+    with pytest.raises(SimulatedCrash):
+        decode.decode_set(model, wavs, out, DEPTHS, fs=8000, model_id="m")
+    monkeypatch.undo()
+    assert len(list(out.rglob(".*.partial"))) == 1
+    timing = decode.decode_set(model, wavs, out, DEPTHS, fs=8000, model_id="m")
     assert_same_as_uninterrupted(out, reference, reference_timing, timing)
 
 
