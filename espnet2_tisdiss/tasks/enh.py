@@ -36,7 +36,13 @@ class TISDiSSEnhancementTask(EnhancementTask):
     the same options as ESPnet's ``dynamic_mixing`` plus ``speech_segment``.
     Both first check that the training data gives as many references as the separator has
     outputs (ESPnet's model would silently train on the first ``num_spk`` of them).
+    ``build_optimizers``: first refuses numbers that YAML read as text (``lr=2e-4``).
     """
+
+    @classmethod
+    def build_optimizers(cls, args: argparse.Namespace, model):
+        check_numeric_options(args)
+        return super().build_optimizers(args, model)
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool):
@@ -64,6 +70,29 @@ class TISDiSSEnhancementTask(EnhancementTask):
             mask_module=model.mask_module,
             **args.model_conf,
         )
+
+
+# A float as YAML 1.1 (so ESPnet's config reader) would read it if it had a dot: "2e-4", "1E3".
+_FLOAT_WITHOUT_DOT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
+
+
+def check_numeric_options(args: argparse.Namespace) -> None:
+    """No ``optim_conf`` or ``scheduler_conf`` value is a number that YAML read as a string.
+
+    YAML 1.1 reads ``2e-4`` (no dot) as text, and the optimizer then fails with a
+    TypeError deep in torch; this names the option and the spelling that works.
+
+    Raises:
+        ValueError: naming the option, its value and the fix (``2.0e-4``).
+    """
+    for conf_name in ("optim_conf", "scheduler_conf"):
+        for key, value in (getattr(args, conf_name, None) or {}).items():
+            if isinstance(value, str) and _FLOAT_WITHOUT_DOT.fullmatch(value.strip()):
+                mantissa, exponent = re.split("[eE]", value.strip())
+                raise ValueError(
+                    f"{conf_name} {key} is the text {value!r}, not a number: YAML reads a number "
+                    f"in e-notation as one only with a dot; write {key}={mantissa}.0e{exponent} "
+                    f"(in --{conf_name} or the config)")
 
 
 def check_reference_count(args: argparse.Namespace) -> None:

@@ -78,3 +78,14 @@ def test_eval_mode_matches_the_stock_model():
         ours, _, _ = model(mix, lengths, **refs)
         theirs, _, _ = stock(mix, lengths, **refs)
     assert torch.allclose(ours, theirs)
+
+
+@pytest.mark.parametrize("option", ["--optim_conf", "--scheduler_conf"])
+def test_a_number_yaml_reads_as_text_is_refused_with_the_spelling_that_works(option):
+    args = TISDiSSEnhancementTask.get_parser().parse_args(
+        ["--config", str(TINY_CONFIG), option, "lr=2e-4" if option == "--optim_conf" else "gamma=9e-1"])
+    model = build()
+    with pytest.raises(ValueError, match=r"write (lr=2.0e-4|gamma=9.0e-1)"):
+        TISDiSSEnhancementTask.build_optimizers(args, model)
+    args.optim_conf["lr"], args.scheduler_conf["gamma"] = 2.0e-4, 0.9  # as "2.0e-4" reads
+    assert TISDiSSEnhancementTask.build_optimizers(args, model)[0].defaults["lr"] == 2.0e-4
