@@ -19,7 +19,8 @@ utterance compute seconds are kept, so the timing summary of a resumed run
 covers every utterance exactly once, as an uninterrupted run's does.
 A resumed decode also deletes the temporary files of the wavs that the kill
 interrupted (``atomic_io.remove_leftovers``). The decode stage removes the
-journal once its lists and ``timing.json`` are written: a finished decode dir has none, and decoding it again starts afresh.
+journal once its lists and ``timing.json`` are written: a finished decode dir
+has none, and decoding it again starts afresh.
 """
 
 import json

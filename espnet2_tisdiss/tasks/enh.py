@@ -72,27 +72,37 @@ class TISDiSSEnhancementTask(EnhancementTask):
         )
 
 
-# A float as YAML 1.1 (so ESPnet's config reader) would read it if it had a dot: "2e-4", "1E3".
-_FLOAT_WITHOUT_DOT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
+def yaml_float_spelling(number: float) -> str:
+    """``number`` written so that YAML 1.1 reads it back as the same float: "0.0002", "1.0e-05"."""
+    text = repr(float(number))  # a dot, or e-notation with a signed exponent ("1e-05")
+    mantissa, _, exponent = text.partition("e")
+    if exponent and "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}e{exponent}" if exponent else mantissa
 
 
 def check_numeric_options(args: argparse.Namespace) -> None:
-    """No ``optim_conf`` or ``scheduler_conf`` value is a number that YAML read as a string.
+    """No ``optim_conf`` or ``scheduler_conf`` value is a number that YAML read as text.
 
-    YAML 1.1 reads ``2e-4`` (no dot) as text, and the optimizer then fails with a
-    TypeError deep in torch; this names the option and the spelling that works.
+    YAML 1.1 (ESPnet's config and option reader) takes e-notation as a float only
+    with a dot and a signed exponent: ``2e-4`` and ``1.0e4`` are text, and the
+    optimizer then fails with a TypeError deep in torch.
 
     Raises:
-        ValueError: naming the option, its value and the fix (``2.0e-4``).
+        ValueError: naming the option, its value and a spelling that works (``0.0002``).
     """
     for conf_name in ("optim_conf", "scheduler_conf"):
         for key, value in (getattr(args, conf_name, None) or {}).items():
-            if isinstance(value, str) and _FLOAT_WITHOUT_DOT.fullmatch(value.strip()):
-                mantissa, exponent = re.split("[eE]", value.strip())
-                raise ValueError(
-                    f"{conf_name} {key} is the text {value!r}, not a number: YAML reads a number "
-                    f"in e-notation as one only with a dot; write {key}={mantissa}.0e{exponent} "
-                    f"(in --{conf_name} or the config)")
+            if not isinstance(value, str):
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            raise ValueError(
+                f"{conf_name} {key} is the text {value!r}, not a number: YAML reads e-notation as a "
+                f"number only with a dot and a signed exponent; write {key}={yaml_float_spelling(number)} "
+                f"(in --{conf_name} or the config)")
 
 
 def check_reference_count(args: argparse.Namespace) -> None:

@@ -11,6 +11,7 @@ from espnet2_tisdiss.loss import EarlySplitPITSolver
 from espnet2_tisdiss.model import EarlySplitEnhancementModel
 from espnet2_tisdiss.separator import TISDiSSSeparator
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
+from espnet2_tisdiss.tasks.enh import yaml_float_spelling
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "conf/tisdiss_tiny.yaml"
 
@@ -84,8 +85,14 @@ def test_eval_mode_matches_the_stock_model():
 def test_a_number_yaml_reads_as_text_is_refused_with_the_spelling_that_works(option):
     args = TISDiSSEnhancementTask.get_parser().parse_args(
         ["--config", str(TINY_CONFIG), option, "lr=2e-4" if option == "--optim_conf" else "gamma=9e-1"])
+    assert yaml.safe_load("2e-4") == "2e-4" and yaml.safe_load("1.0e4") == "1.0e4"  # YAML 1.1 text
     model = build()
-    with pytest.raises(ValueError, match=r"write (lr=2.0e-4|gamma=9.0e-1)"):
+    with pytest.raises(ValueError, match=r"write (lr=0\.0002|gamma=0\.9) "):
         TISDiSSEnhancementTask.build_optimizers(args, model)
     args.optim_conf["lr"], args.scheduler_conf["gamma"] = 2.0e-4, 0.9  # as "2.0e-4" reads
     assert TISDiSSEnhancementTask.build_optimizers(args, model)[0].defaults["lr"] == 2.0e-4
+
+
+@pytest.mark.parametrize("number", [2e-4, 1e-5, 0.9, 1e4, 2.147483648e-4, 1e20])
+def test_the_suggested_spelling_reads_back_as_the_same_float(number):
+    assert yaml.safe_load(yaml_float_spelling(number)) == number
