@@ -121,7 +121,7 @@ def snr_db(reference: torch.Tensor, other: torch.Tensor) -> float:
     return float(10 * torch.log10(reference.abs().pow(2).sum() / error.clamp_min(1e-30)))
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "conf/tisdiss_sep1x2_re1x6.yaml",
                         help="training config whose separator_conf is measured")
@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile")
     parser.add_argument("--profile", action="store_true",
                         help="per-component and per-op-kind breakdown of our CPU paths")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     conf = separator_conf(args.config)
     frames = int(args.seconds * FS) // HOP + 1

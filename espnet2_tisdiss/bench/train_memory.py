@@ -62,7 +62,7 @@ def model_options(args: argparse.Namespace) -> dict:
     )
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_model_arguments(parser)
     parser.add_argument("--n_re", type=lambda s: [int(n) for n in s.split(",")], default=[1, 3, 6],
@@ -77,7 +77,7 @@ def main() -> None:
                         help="interpreter for the authors' code (default: this one)")
     parser.add_argument("--profile", action="store_true",
                         help="also seconds and GFLOP/s per op kind of one step of every path")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     frames = int(args.seconds * FS) // HOP + 1
     base = model_options(args)
