@@ -7,6 +7,7 @@ imported. Every entry point of this package imports it.
 """
 
 import argparse
+import math
 import os
 import re
 
@@ -73,8 +74,13 @@ class TISDiSSEnhancementTask(EnhancementTask):
 
 
 def yaml_float_spelling(number: float) -> str:
-    """``number`` written so that YAML 1.1 reads it back as the same float: "0.0002", "1.0e-05"."""
-    text = repr(float(number))  # a dot, or e-notation with a signed exponent ("1e-05")
+    """``number`` written so that YAML 1.1 reads it back as the same float: "0.0002", "1.0e-05", ".inf"."""
+    number = float(number)
+    if math.isnan(number):
+        return ".nan"
+    if math.isinf(number):
+        return ".inf" if number > 0 else "-.inf"
+    text = repr(number)  # a dot, or e-notation with a signed exponent ("1e-05")
     mantissa, _, exponent = text.partition("e")
     if exponent and "." not in mantissa:
         mantissa += ".0"
@@ -99,10 +105,12 @@ def check_numeric_options(args: argparse.Namespace) -> None:
                 number = float(value)
             except ValueError:
                 continue
+            why = ("YAML reads e-notation as a number only with a dot and a signed exponent"
+                   if re.fullmatch(r"[+-]?[\d.]+e[+-]?\d+", value.strip(), flags=re.I)
+                   else "YAML read it as text")
             raise ValueError(
-                f"{conf_name} {key} is the text {value!r}, not a number: YAML reads e-notation as a "
-                f"number only with a dot and a signed exponent; write {key}={yaml_float_spelling(number)} "
-                f"(in --{conf_name} or the config)")
+                f"{conf_name} {key} is the text {value!r}, not a number: {why}; write "
+                f"{key}={yaml_float_spelling(number)} (in --{conf_name} or the config)")
 
 
 def check_reference_count(args: argparse.Namespace) -> None:

@@ -1,4 +1,5 @@
 import argparse
+import math
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,16 @@ def test_a_number_yaml_reads_as_text_is_refused_with_the_spelling_that_works(opt
     assert TISDiSSEnhancementTask.build_optimizers(args, model)[0].defaults["lr"] == 2.0e-4
 
 
-@pytest.mark.parametrize("number", [2e-4, 1e-5, 0.9, 1e4, 2.147483648e-4, 1e20])
+@pytest.mark.parametrize("number", [2e-4, 1e-5, 0.9, 1e4, 2.147483648e-4, 1e20, float("inf"), float("-inf")])
 def test_the_suggested_spelling_reads_back_as_the_same_float(number):
     assert yaml.safe_load(yaml_float_spelling(number)) == number
+    assert math.isnan(yaml.safe_load(yaml_float_spelling(float("nan"))))
+
+
+def test_text_that_is_no_e_notation_gets_a_message_that_fits_it():
+    args = TISDiSSEnhancementTask.get_parser().parse_args(
+        ["--config", str(TINY_CONFIG), "--optim_conf", "lr=inf"])
+    assert args.optim_conf["lr"] == "inf"  # text for YAML 1.1, a number for float()
+    with pytest.raises(ValueError, match=r"YAML read it as text; write lr=\.inf ") as refused:
+        TISDiSSEnhancementTask.build_optimizers(args, build())
+    assert "e-notation" not in str(refused.value)
