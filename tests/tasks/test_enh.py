@@ -97,6 +97,9 @@ def test_a_number_yaml_reads_as_text_is_refused_with_the_spelling_that_works(opt
 @pytest.mark.parametrize("number", [2e-4, 1e-5, 0.9, 1e4, 2.147483648e-4, 1e20, float("inf"), float("-inf")])
 def test_the_suggested_spelling_reads_back_as_the_same_float(number):
     assert yaml.safe_load(yaml_float_spelling(number)) == number
+
+
+def test_the_suggested_spelling_of_nan_reads_back_as_nan():
     assert math.isnan(yaml.safe_load(yaml_float_spelling(float("nan"))))
 
 
