@@ -50,10 +50,11 @@ def authors_training_conf(ours: Dict[str, Any]) -> Dict[str, Any]:
 def run_worker(job: Dict[str, Any], python: Optional[str] = None, authors_src: Optional[Path] = None) -> Dict:
     """Run bench/worker.py on ``job`` in a fresh process; its RESULT dict.
 
-    With ``authors_src``, that directory alone is on PYTHONPATH (their
-    ``espnet2`` package); otherwise this repository is.
+    With ``authors_src``, that directory comes first on PYTHONPATH (their
+    ``espnet2`` package); otherwise this repository does. Entries already on
+    PYTHONPATH (packages installed there) stay behind it.
     """
-    env = dict(os.environ, PYTHONPATH=str(authors_src or REPO_ROOT))
+    env = dict(os.environ, PYTHONPATH=worker_pythonpath(authors_src or REPO_ROOT))
     proc = subprocess.run(
         [python or sys.executable, str(WORKER), json.dumps(job)],
         env=env, capture_output=True, text=True, cwd=str(authors_src or REPO_ROOT),
@@ -62,6 +63,12 @@ def run_worker(job: Dict[str, Any], python: Optional[str] = None, authors_src: O
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
     raise RuntimeError(f"benchmark worker failed ({job['impl']}):\n{proc.stderr[-3000:]}")
+
+
+def worker_pythonpath(first: Path) -> str:
+    """PYTHONPATH for a worker: ``first``, then what this process was given."""
+    given = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join([str(first)] + ([given] if given else []))
 
 
 def machine_line(threads: int) -> str:

@@ -41,6 +41,7 @@ from espnet2_tisdiss.bench.inference import print_table
 from espnet2_tisdiss.bench.jobs import (
     REPO_ROOT, authors_conf, authors_training_conf, machine_line, run_worker, separator_conf,
 )
+from espnet2_tisdiss.layers.paths import TUNED_DEVICES
 from espnet2_tisdiss.precision import check_device, default_dtype, resolve_dtype
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
@@ -57,8 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=6, help="mixtures per training step")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each training mixture")
     parser.add_argument("--fs", type=int, default=8000, help="sample rate in Hz")
-    parser.add_argument("--paths", type=comma_list(str), default=["plain", "tuned"],
-                        help="our layer paths to measure (plain, tuned)")
+    parser.add_argument("--paths", type=comma_list(str), default=None,
+                        help="our layer paths to measure (plain, tuned); default: both on the CPU, "
+                        "plain elsewhere (tuned runs on the CPU only)")
     parser.add_argument("--dtypes", type=comma_list(str), default=None,
                         help="default: float32, plus bfloat16 where the device computes it natively")
     parser.add_argument("--checkpointing", type=comma_list(str), default=["off", "on"],
@@ -74,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--authors_python", default=None,
                         help="interpreter for the authors' code (default: this one)")
     args = parser.parse_args(argv)
-    for path in args.paths:
+    for path in args.paths or []:
         if path not in ("plain", "tuned"):
             parser.error(f"--paths: {path!r} is not one of plain, tuned")
     for setting in args.checkpointing:
@@ -84,6 +86,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.device = check_device(args.device)
     except ValueError as err:
         parser.error(f"--device: {err}")
+    on_tuned_device = args.device.type in TUNED_DEVICES
+    if args.paths is None:
+        args.paths = ["plain", "tuned"] if on_tuned_device else ["plain"]
+    elif "tuned" in args.paths and not on_tuned_device:
+        parser.error(f"--paths: the tuned path runs on the CPU only, not on {args.device.type}")
     return args
 
 

@@ -8,7 +8,8 @@ is made here only:
   ``F.scaled_dot_product_attention``, composite formulas); no custom
   ``torch.autograd.Function``. Runs on any device.
 * ``"tuned"``: the CPU implementation (weight gradients as matmuls, banded
-  matrices for short sequences, hand-written backward passes, complex RoPE).
+  matrices for short sequences, hand-written backward passes, complex RoPE);
+  on any other device a layer set to it stops with a ValueError.
 * ``"auto"`` (the default): tuned on the device types in ``TUNED_DEVICES``,
   where it was measured faster, plain elsewhere (CUDA, MPS, ...).
 
@@ -33,9 +34,19 @@ def check_layer_path(layer_path: str) -> str:
 
 
 def uses_tuned(device: torch.device, layer_path: str) -> bool:
-    """Whether a layer set to ``layer_path`` runs its tuned implementation on ``device``."""
+    """Whether a layer set to ``layer_path`` runs its tuned implementation on ``device``.
+
+    ``"tuned"`` on a device outside ``TUNED_DEVICES`` is a ValueError: that code
+    was written and checked for the CPU (on an NVIDIA H200 its training step and
+    its forward stopped at a CUDA device-side assertion, 2026-12-04).
+    """
     if layer_path == "auto":
         return device.type in TUNED_DEVICES
+    if layer_path == "tuned" and device.type not in TUNED_DEVICES:
+        raise ValueError(
+            f"layer_path 'tuned' is the CPU implementation and does not run on {device.type}; "
+            "use layer_path 'auto' (the default) or 'plain' there."
+        )
     return layer_path == "tuned"
 
 

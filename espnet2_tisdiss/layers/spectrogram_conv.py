@@ -38,7 +38,8 @@ class SpectrogramDecoder(nn.Module):
         emb_dim (int): embedding channels C.
 
     Shapes:
-        input: real [..., C, T, F]; output: complex [..., T, F].
+        input: real [..., C, T, F]; output: complex [..., T, F] (complex64 when
+        the convolution runs in bfloat16 or float16).
     """
 
     def __init__(self, emb_dim: int):
@@ -48,7 +49,13 @@ class SpectrogramDecoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Note: from channels-last input (what the blocks produce) the output
         # is channels-last too, so this is a view, not a copy.
-        return torch.view_as_complex(self.real_imag(x).contiguous())  # [..., T, F]
+        real_imag = self.real_imag(x)
+        if real_imag.dtype not in (torch.float32, torch.float64):
+            # Under autocast (ESPnet's --use_amp: bfloat16 on GPUs that have it, else
+            # float16) the convolution returns reduced precision, which has no complex
+            # type that the iSTFT takes: the spectrum is float32 from here on.
+            real_imag = real_imag.float()
+        return torch.view_as_complex(real_imag.contiguous())  # [..., T, F]
 
     def real_imag(self, x: torch.Tensor) -> torch.Tensor:
         """[..., C, T, F] -> real and imaginary parts [..., T, F, 2] (no complex tensors: exportable)."""

@@ -90,7 +90,7 @@ class TISDiSSSeparator(AbsSeparator):
             (``espnet2_tisdiss.layers.paths``): ``"auto"`` (tuned on the CPU,
             plain elsewhere, decided per call by the input's device),
             ``"plain"`` (standard PyTorch modules and autograd) or
-            ``"tuned"`` (the CPU-tuned code). Same parameters and state_dict
+            ``"tuned"`` (the CPU-tuned code; CPU only). Same parameters and state_dict
             for all three. Also settable as an attribute.
 
     Shapes:

@@ -1,6 +1,7 @@
 """The benchmarks run and print their rows on a tiny config (no timing is asserted)."""
 
 import math
+import os
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from espnet2_tisdiss.bench import train_step
-from espnet2_tisdiss.bench.jobs import REPO_ROOT, authors_conf
+from espnet2_tisdiss.bench.jobs import REPO_ROOT, authors_conf, worker_pythonpath
 from espnet2_tisdiss.bench.worker import op_kind_breakdown
 
 
@@ -107,3 +108,19 @@ def test_train_step_reports_a_failing_row_and_refuses_a_missing_device(tmp_path)
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit):
             train_step.parse_args(["--device", "cuda"])
+
+
+def test_workers_keep_packages_installed_on_the_callers_pythonpath(monkeypatch, tmp_path):
+    # e.g. dependencies installed with pip --target and put on PYTHONPATH: the worker must see them
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    assert worker_pythonpath(REPO_ROOT).split(os.pathsep) == [str(REPO_ROOT), str(tmp_path)]
+    monkeypatch.delenv("PYTHONPATH")
+    assert worker_pythonpath(REPO_ROOT) == str(REPO_ROOT)
+
+
+def test_train_step_measures_the_tuned_path_on_the_cpu_only(monkeypatch):
+    assert train_step.parse_args(["--device", "cpu"]).paths == ["plain", "tuned"]
+    monkeypatch.setattr(train_step, "check_device", lambda device: torch.device("cuda"))  # no GPU here
+    assert train_step.parse_args(["--device", "cuda"]).paths == ["plain"]
+    with pytest.raises(SystemExit):
+        train_step.parse_args(["--device", "cuda", "--paths", "plain,tuned"])

@@ -32,10 +32,16 @@ def training_output(sep: TISDiSSSeparator, spec: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize(
     "device,layer_path,tuned",
     [("cpu", "auto", True), ("cuda", "auto", False), ("mps", "auto", False), ("meta", "auto", False),
-     ("cuda", "tuned", True), ("cpu", "plain", False), ("cuda", "plain", False), ("cpu", "tuned", True)],
+     ("cpu", "plain", False), ("cuda", "plain", False), ("cpu", "tuned", True)],
 )
 def test_tuned_only_on_the_cpu_unless_overridden(device, layer_path, tuned):
     assert uses_tuned(torch.device(device), layer_path) is tuned
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps", "meta"])
+def test_tuned_refuses_devices_other_than_the_cpu(device):
+    with pytest.raises(ValueError, match=f"does not run on {device}.*'auto'"):
+        uses_tuned(torch.device(device), "tuned")
 
 
 def test_plain_path_runs_no_custom_autograd_function():
