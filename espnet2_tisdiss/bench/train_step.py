@@ -41,7 +41,7 @@ from espnet2_tisdiss.bench.inference import print_table
 from espnet2_tisdiss.bench.jobs import (
     REPO_ROOT, authors_conf, authors_training_conf, machine_line, run_worker, separator_conf,
 )
-from espnet2_tisdiss.layers.paths import TUNED_DEVICES
+from espnet2_tisdiss.layers.paths import uses_tuned
 from espnet2_tisdiss.precision import check_device, default_dtype, resolve_dtype
 from espnet2_tisdiss.separator import TISDiSSSeparator
 
@@ -86,11 +86,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.device = check_device(args.device)
     except ValueError as err:
         parser.error(f"--device: {err}")
-    on_tuned_device = args.device.type in TUNED_DEVICES
-    if args.paths is None:
-        args.paths = ["plain", "tuned"] if on_tuned_device else ["plain"]
-    elif "tuned" in args.paths and not on_tuned_device:
-        parser.error(f"--paths: the tuned path runs on the CPU only, not on {args.device.type}")
+    if args.paths is None:  # what "auto" runs there, beside the plain path
+        args.paths = ["plain", "tuned"] if uses_tuned(args.device, "auto") else ["plain"]
+    elif "tuned" in args.paths:
+        try:
+            uses_tuned(args.device, "tuned")
+        except ValueError as err:
+            parser.error(f"--paths: {err}")
     return args
 
 
