@@ -29,6 +29,9 @@ class EarlySplitPITSolver(AbsLossWrapper):
     Args:
         criterion (AbsEnhLoss): pairwise criterion, e.g. ESPnet's ``si_snr``.
         weight (float): weight of this loss among the model's loss wrappers.
+        stage_weights (list of float, optional): one weight per stage (splitter
+            first, then repetitions 1..N_re), normalised to sum to 1; by default
+            all equal, the authors' plain mean.
 
     Example:
         >>> from espnet2.enh.loss.criterions.time_domain import SISNRLoss
@@ -40,10 +43,23 @@ class EarlySplitPITSolver(AbsLossWrapper):
         ['si_snr_loss', 'si_snr_loss_rep1', 'si_snr_loss_rep2', 'si_snr_loss_split']
     """
 
-    def __init__(self, criterion: AbsEnhLoss, weight: float = 1.0):
+    def __init__(
+        self,
+        criterion: AbsEnhLoss,
+        weight: float = 1.0,
+        stage_weights: Optional[List[float]] = None,
+    ):
         super().__init__()
         self.criterion = criterion
         self.weight = weight
+        if stage_weights is not None and (
+            not stage_weights or min(stage_weights) < 0 or sum(stage_weights) <= 0
+        ):
+            raise ValueError(
+                "stage_weights must be non-negative with a positive sum, got "
+                f"{stage_weights}"
+            )
+        self.stage_weights = stage_weights
         self.solver = PITSolver(criterion, weight=weight, independent_perm=True)
 
     def forward(
@@ -71,4 +87,12 @@ class EarlySplitPITSolver(AbsLossWrapper):
             losses.append(loss)
             stats[f"{name}_split" if index == 0 else f"{name}_rep{index}"] = loss.detach()
         stats.update(stage_stats)  # the final stage's, including stats[name]
-        return torch.stack(losses).mean(), stats, final_others
+        if self.stage_weights is None:
+            return torch.stack(losses).mean(), stats, final_others
+        if len(self.stage_weights) != len(inf):
+            raise ValueError(
+                f"stage_weights has {len(self.stage_weights)} entries, but the "
+                f"separator returned {len(inf)} stages (splitter + N_re repetitions)."
+            )
+        weights = torch.tensor(self.stage_weights, dtype=losses[0].dtype, device=losses[0].device)
+        return (torch.stack(losses) * weights).sum() / weights.sum(), stats, final_others

@@ -1,4 +1,5 @@
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,6 +7,7 @@ from espnet2.enh.loss.criterions.time_domain import SISNRLoss
 from espnet2.enh.loss.wrappers.pit_solver import PITSolver
 
 from espnet2_tisdiss.loss import EarlySplitPITSolver
+from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
 
 
 def refs(batch=3, samples=400):
@@ -79,3 +81,36 @@ def test_three_speakers_take_the_best_of_all_six_permutations():
     # the final stage's permutation: estimate perm[j] is reference j's
     assert others["perm"].tolist() == [[2, 0, 1]] * 2
     assert set(stats) == {"si_snr_loss", "si_snr_loss_split", "si_snr_loss_rep1"}
+
+
+def test_stage_weights_give_a_normalised_weighted_mean():
+    ref = refs()
+    stages = [noisy(ref, 1.0), noisy(ref, 0.5), noisy(ref, 0.1)]
+    pit = PITSolver(SISNRLoss())
+    per_stage = torch.stack([pit(ref, stage)[0] for stage in stages])
+    loss, stats, _ = EarlySplitPITSolver(SISNRLoss(), stage_weights=[1.0, 2.0, 5.0])(ref, stages)
+    assert torch.allclose(loss, (per_stage * torch.tensor([1.0, 2.0, 5.0])).sum() / 8.0)
+    assert not torch.allclose(loss, per_stage.mean())  # the weights do change the total
+    assert torch.allclose(stats["si_snr_loss"], per_stage[2])  # stats stay per stage
+
+
+def test_stage_weights_must_match_the_stages_and_be_usable():
+    ref = refs()
+    stages = [noisy(ref, 0.5), noisy(ref, 0.1)]
+    with pytest.raises(ValueError, match="2 stages"):
+        EarlySplitPITSolver(SISNRLoss(), stage_weights=[1.0, 2.0, 3.0])(ref, stages)
+    for bad in ([], [1.0, -1.0], [0.0, 0.0]):
+        with pytest.raises(ValueError, match="non-negative with a positive sum"):
+            EarlySplitPITSolver(SISNRLoss(), stage_weights=bad)
+
+
+def test_the_last_loss_config_trains_on_the_last_repetition_only():
+    config = Path(__file__).resolve().parents[2] / "conf" / "tisdiss_mini_last_loss.yaml"
+    args = TISDiSSEnhancementTask.get_parser().parse_args(["--config", str(config)])
+    torch.manual_seed(0)
+    model = TISDiSSEnhancementTask.build_model(args).train()
+    ref = refs(batch=1, samples=2400)
+    loss, stats, _ = model(ref[0] + ref[1], speech_ref1=ref[0], speech_ref2=ref[1])
+    per_stage = torch.stack([stats[f"si_snr_loss_{s}"] for s in ("split", "rep1", "rep2", "rep3")])
+    assert torch.allclose(loss, per_stage[3], atol=1e-5)
+    assert not torch.allclose(loss, per_stage.mean(), atol=1e-3)
