@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 import re
+from typing import Optional
 
 from espnet2.enh.espnet_model import ESPnetEnhancementModel
 from espnet2.tasks.enh import EnhancementTask, loss_wrapper_choices, preprocessor_choices, separator_choices
@@ -52,9 +53,10 @@ class TISDiSSEnhancementTask(EnhancementTask):
             return super().build_preprocess_fn(args, train)
         conf = dict(args.preprocessor_conf)
         source_dir = os.path.dirname(args.train_data_path_and_name_and_type[0][0])
+        ref_num = conf.pop("ref_num", separator_output_count(args) or getattr(args, "num_spk", 1))
         return SpeakerDistinctDynamicMixing(
             train=train, source_scp=os.path.join(source_dir, conf.pop("source_scp_name", "spk1.scp")),
-            utt2spk=getattr(args, "utt2spk", None), ref_num=conf.pop("ref_num", args.separator_conf["num_spk"]),
+            utt2spk=getattr(args, "utt2spk", None), ref_num=ref_num,
             speech_segment=getattr(args, "speech_segment", None), **conf)
 
     @classmethod
@@ -113,6 +115,19 @@ def check_numeric_options(args: argparse.Namespace) -> None:
                 f"{key}={yaml_float_spelling(number)} (in --{conf_name} or the config)")
 
 
+def separator_output_count(args: argparse.Namespace) -> Optional[int]:
+    """How many sources the config's separator outputs, or None where its options do not say.
+
+    ESPnet's separators name it ``num_spk`` (TISDiSS, TF-Locoformer, ...) or ``n_srcs``
+    (TF-GridNet).
+    """
+    separator_conf = getattr(args, "separator_conf", None) or {}
+    for name in ("num_spk", "n_srcs"):
+        if name in separator_conf:
+            return int(separator_conf[name])
+    return None
+
+
 def check_reference_count(args: argparse.Namespace) -> None:
     """The training data's references (``speech_ref<j>``) match the separator's ``num_spk``.
 
@@ -125,7 +140,7 @@ def check_reference_count(args: argparse.Namespace) -> None:
     """
     data = getattr(args, "train_data_path_and_name_and_type", None) or []
     names = {name for _, name, _ in data}
-    num_spk = (getattr(args, "separator_conf", None) or {}).get("num_spk")
+    num_spk = separator_output_count(args)
     if num_spk is None or getattr(args, "dynamic_mixing", False) or "speech_mix" not in names:
         return
     refs = sum(1 for name in names if re.fullmatch(r"speech_ref\d+", name))

@@ -129,3 +129,13 @@ def test_the_task_builds_it_from_the_training_options(tmp_path):
     assert (prep.ref_num, prep.dynamic_mixing_gain_db, prep.speech_segment) == (2, 1.5, 2000)
     assert len(prep.source_keys) == 6
     assert not TISDiSSEnhancementTask.build_preprocess_fn(args, train=False).train
+
+
+def test_the_task_reads_the_speaker_count_of_a_tf_gridnet_config(tmp_path):
+    """TF-GridNet names its output count ``n_srcs``: dynamic mixing draws that many sources."""
+    write_sources(tmp_path / "train_sources", {"a": 2, "b": 2, "c": 2})
+    args = argparse.Namespace(
+        preprocessor="dynamic_mixing_crop", preprocessor_conf={},
+        train_data_path_and_name_and_type=[(str(tmp_path / "train_sources/spk1.scp"), "speech_ref1", "sound")],
+        utt2spk=str(tmp_path / "train_sources/utt2spk"), separator_conf={"n_srcs": 3}, num_spk=1)
+    assert TISDiSSEnhancementTask.build_preprocess_fn(args, train=True).ref_num == 3

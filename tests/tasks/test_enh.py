@@ -12,7 +12,7 @@ from espnet2_tisdiss.loss import EarlySplitPITSolver
 from espnet2_tisdiss.model import EarlySplitEnhancementModel
 from espnet2_tisdiss.separator import TISDiSSSeparator
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
-from espnet2_tisdiss.tasks.enh import yaml_float_spelling
+from espnet2_tisdiss.tasks.enh import check_reference_count, yaml_float_spelling
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "conf/tisdiss_tiny.yaml"
 
@@ -110,3 +110,14 @@ def test_text_that_is_no_e_notation_gets_a_message_that_fits_it():
     with pytest.raises(ValueError, match=r"YAML read it as text; write lr=\.inf ") as refused:
         TISDiSSEnhancementTask.build_optimizers(args, build())
     assert "e-notation" not in str(refused.value)
+
+
+@pytest.mark.parametrize("separator_conf", [{"num_spk": 3}, {"n_srcs": 3}])
+def test_a_separator_with_more_outputs_than_the_data_has_references_is_refused(separator_conf):
+    """TISDiSS names its output count ``num_spk``, TF-GridNet ``n_srcs``: both are checked."""
+    data = [("dump/train/wav.scp", "speech_mix", "sound")] + [
+        (f"dump/train/spk{j}.scp", f"speech_ref{j}", "sound") for j in (1, 2)]
+    args = argparse.Namespace(train_data_path_and_name_and_type=data, separator_conf=separator_conf)
+    with pytest.raises(ValueError, match=r"gives 2 reference\(s\) per mixture .* num_spk 3"):
+        check_reference_count(args)
+    check_reference_count(argparse.Namespace(train_data_path_and_name_and_type=data, separator_conf={"n_srcs": 2}))
