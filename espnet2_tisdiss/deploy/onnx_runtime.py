@@ -3,8 +3,9 @@
 The loop is the separation core's (``espnet2_tisdiss.inference.core``) on the three graphs:
 normalise the mixture by its standard deviation (when the model was trained so), STFT,
 ``encode_split``, ``reconstruct`` once per depth (``auto``: until the decoded spectra change by
-less than the threshold, ``espnet2_tisdiss.adaptive_depth``), ``decode``, inverse STFT, scale
-back. Silent or constant input gives silence.
+less than the threshold, ``espnet2_tisdiss.adaptive_depth``), ``decode``, inverse STFT, each
+stream fitted to the mixture's level (``espnet2_tisdiss.output_level``). Silent or constant input
+gives silence.
 
     python -m espnet2_tisdiss.deploy.onnx_runtime --model_dir exported mix.wav --output_dir out \\
         --inference_reps auto
@@ -24,6 +25,7 @@ from espnet2_tisdiss.adaptive_depth import AutoDepth, ConvergenceCheck
 from espnet2_tisdiss.cli_types import depth_value
 from espnet2_tisdiss.depths import AUTO, Depth
 from espnet2_tisdiss.deploy.stft import NumpySTFT
+from espnet2_tisdiss.output_level import match_mixture_level
 
 DESCRIPTION = "model.json"
 FORMAT_VERSION = 1
@@ -82,7 +84,7 @@ class OnnxSeparator:
 
         def waves(decoded):  # [1, J, T, F, 2] -> J arrays [S]
             complex_spec = decoded[0, ..., 0].astype(np.float64) + 1j * decoded[0, ..., 1]
-            return [(w * scale).astype(np.float32) for w in self.stft.inverse(complex_spec, length)]
+            return match_mixture_level(self.stft.inverse(complex_spec, length), mixture)
 
         fixed = sorted(d for d in depths if d != AUTO)
         check = ConvergenceCheck(auto.threshold) if AUTO in depths else None

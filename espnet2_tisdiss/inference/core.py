@@ -11,8 +11,9 @@ had been run alone: encoding, its repetitions, its decoding) is recorded, so the
 real-time factor of every depth comes from the same pass. Depth "auto"
 (``adaptive_depth``) follows the same repetitions and stops once the decoded
 spectra stop changing. Models without an inference depth (e.g. TF-GridNet) are
-run once and reported as depth 1. Silent or constant input gives silence at
-every depth, without running the model.
+run once and reported as depth 1. Every output stream is scaled to its
+least-squares fit to the mixture (``espnet2_tisdiss.output_level``). Silent or
+constant input gives silence at every depth, without running the model.
 """
 
 import contextlib
@@ -26,6 +27,7 @@ from espnet2_tisdiss import precision
 from espnet2_tisdiss.depths import AUTO, Depth
 from espnet2_tisdiss.adaptive_depth import AutoDepth, ConvergenceCheck
 from espnet2_tisdiss.inference.audio import is_constant
+from espnet2_tisdiss.output_level import match_mixture_level
 
 
 class Timer:
@@ -120,8 +122,9 @@ def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device=
             streams = separator.encode_and_split(spec) if staged else None  # [1, J, C, T, F]
     elapsed = timer.elapsed
 
-    def to_waves(specs):  # J complex [1, T, F] -> J arrays [S]
-        return [(model.decoder(s, lengths)[0] * scale)[0].float().cpu().numpy() for s in specs]
+    def to_waves(specs):  # J complex [1, T, F] -> J arrays [S] at the mixture's level
+        return match_mixture_level([model.decoder(s, lengths)[0][0].float().cpu().numpy() for s in specs],
+                                   mixture)
 
     def decode(current):  # streams [1, J, C, T, F] -> J complex [1, T, F], in float32
         with precision.full_precision(device):

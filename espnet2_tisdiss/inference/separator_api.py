@@ -8,11 +8,10 @@ Example:
     >>> result.depths                                          # depth used per chunk
 
 The input is resampled to the model's rate and the outputs back to the input's,
-trimmed or padded to the input's length. Outputs follow ESPnet's convention:
-the signals as the model gives them, at the mixture's scale when the model was
-trained with ``normalize_variance`` (the input is divided by its standard
-deviation and the outputs multiplied back, as ESPnet does); nothing is
-peak-normalised, so they may exceed [-1, 1] (write them as float wavs).
+trimmed or padded to the input's length. Each output is at the level its
+speaker has in the mixture: the model's stream times its least-squares gain onto
+the mixture (``espnet2_tisdiss.output_level``; a model trained with SI-SNR
+outputs any level it likes).
 
 Shapes: S samples, J streams (speakers).
 """

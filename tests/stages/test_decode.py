@@ -8,6 +8,7 @@ import torch
 from espnet2_tisdiss.adaptive_depth import AutoDepth
 from espnet2_tisdiss.inference.model_loading import load_from_files
 from espnet2_tisdiss.inference.core import separate_depths
+from espnet2_tisdiss.output_level import match_mixture_level
 from espnet2_tisdiss.stages.decode import decode_set
 
 
@@ -35,7 +36,8 @@ def test_one_pass_equals_separate_runs_at_each_depth(trained):
             wave = torch.from_numpy(mixture)[None]
             spec, flens = model.encoder(wave / wave.std(), torch.tensor([2400]))
             specs, _, _ = model.separator(spec, flens)
-            direct = [model.decoder(s, torch.tensor([2400]))[0][0].numpy() * wave.std().item() for s in specs]
+            direct = [model.decoder(s, torch.tensor([2400]))[0][0].numpy() for s in specs]
+        direct = match_mixture_level(direct, mixture)
         for ours, theirs in zip(outputs[depth], direct):
             assert ours.shape == (2400,)
             assert np.allclose(ours, theirs, atol=1e-5)
