@@ -33,7 +33,7 @@ import torch
 
 from espnet2_tisdiss.fileio.checkpoint import load_state_dict_file
 from espnet2_tisdiss.tasks import TISDiSSEnhancementTask
-from tests.recipes.conftest import REPO, run_recipe
+from tests.recipes.conftest import copy_recipes, run_recipe
 from tests.toy_corpus import write_set
 
 TINY = ("--enh_config", "../../../conf/tisdiss_tiny.yaml", "--min_seconds", "0.1", "--inference_reps", "1 2",
@@ -54,9 +54,7 @@ def prepared(tmp_path_factory) -> Path:
     threads = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
     root = tmp_path_factory.mktemp("killed")
-    shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
-    shutil.copytree(REPO / "conf", root / "conf")
-    recipe = root / "egs2/mini_2mix/enh1"
+    recipe = copy_recipes(root) / "mini_2mix/enh1"
     for name, count, seed in (("train", 4, 0), ("dev", 2, 1), ("test", TEST_UTTS, 2)):
         write_set(recipe / "data", name, count, seed, seconds=1.5)
     run_recipe(recipe, "--stage", "2", "--stop_stage", "3", *TINY)

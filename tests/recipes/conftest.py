@@ -3,16 +3,46 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import List, Optional
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+RECIPE_OUTPUTS = shutil.ignore_patterns("data", "dump", "exp", "exp_*")  # as .gitignore lists them
+
+
+def checkout_files(folder: str) -> Optional[List[str]]:
+    """Paths under REPO/``folder`` that the checkout holds: tracked, or new and not ignored.
+
+    Recipe outputs (data/, dump/, any --expdir, ...) are ignored by git and left out, so a
+    recipe that has been run does not get copied into every test (hundreds of MB each).
+    None when REPO is not a git checkout or git is missing.
+    """
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", folder],
+                                cwd=REPO, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    paths = [name for name in listed.decode().split("\0") if name]
+    return [name for name in paths if os.path.lexists(REPO / name)]  # not those deleted from the tree
+
+
 def copy_recipes(root: Path) -> Path:
-    """A copy of egs2/ (without data, dump and exp) and conf/ in ``root``; returns its egs2/."""
-    shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
-    shutil.copytree(REPO / "conf", root / "conf")
+    """A copy of egs2/ and conf/ (without recipe outputs) in ``root``; returns its egs2/."""
+    for folder in ("egs2", "conf"):
+        names = checkout_files(folder)
+        if names is None:
+            shutil.copytree(REPO / folder, root / folder, symlinks=True, ignore=RECIPE_OUTPUTS)
+            continue
+        for name in names:
+            source, target = REPO / name, root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target)
+            else:
+                shutil.copy2(source, target)
     return root / "egs2"
 
 

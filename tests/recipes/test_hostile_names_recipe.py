@@ -10,14 +10,13 @@ training sets (8 kHz) are referenced in place.
 
 import json
 import math
-import shutil
 
 import pytest
 import soundfile as sf
 
 from espnet2_tisdiss.fileio.kaldi_lists import read_scp
 from tests.hostile_names import write_hostile_set
-from tests.recipes.conftest import REPO, run_recipe
+from tests.recipes.conftest import copy_recipes, run_recipe
 
 EXPDIR = "-my exp 'q' \"dq\" ü"
 DUMPDIR = "dump 'd' ß"
@@ -26,10 +25,7 @@ DUMPDIR = "dump 'd' ß"
 @pytest.mark.slow
 def test_stages_2_to_6_with_hostile_names(tmp_path):
     root = tmp_path / "recipe dir 'q' \"dq\" ü"
-    shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True,
-                    ignore=shutil.ignore_patterns("data", "dump", "exp"))
-    shutil.copytree(REPO / "conf", root / "conf")
-    recipe = root / "egs2/mini_2mix/enh1"
+    recipe = copy_recipes(root) / "mini_2mix/enh1"
     sets = {"train": (4, 8000), "dev": (2, 8000), "test": (3, 16000)}
     files = {name: write_hostile_set(recipe / "data" / name, root / f"audio {name}", count, seed, fs)
              for seed, (name, (count, fs)) in enumerate(sets.items())}
