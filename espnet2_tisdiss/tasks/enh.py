@@ -10,7 +10,7 @@ import argparse
 import math
 import os
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 from espnet2.enh.espnet_model import ESPnetEnhancementModel
 from espnet2.tasks.enh import EnhancementTask, loss_wrapper_choices, preprocessor_choices, separator_choices
@@ -115,8 +115,8 @@ def check_numeric_options(args: argparse.Namespace) -> None:
                 f"{key}={yaml_float_spelling(number)} (in --{conf_name} or the config)")
 
 
-def separator_output_count(args: argparse.Namespace) -> Optional[int]:
-    """How many sources the config's separator outputs, or None where its options do not say.
+def separator_output_option(args: argparse.Namespace) -> Optional[Tuple[str, int]]:
+    """The config's separator option that counts its outputs, and its value; None where none does.
 
     ESPnet's separators name it ``num_spk`` (TISDiSS, TF-Locoformer, ...) or ``n_srcs``
     (TF-GridNet).
@@ -124,28 +124,35 @@ def separator_output_count(args: argparse.Namespace) -> Optional[int]:
     separator_conf = getattr(args, "separator_conf", None) or {}
     for name in ("num_spk", "n_srcs"):
         if name in separator_conf:
-            return int(separator_conf[name])
+            return name, int(separator_conf[name])
     return None
 
 
+def separator_output_count(args: argparse.Namespace) -> Optional[int]:
+    """How many sources the config's separator outputs, or None where its options do not say."""
+    option = separator_output_option(args)
+    return None if option is None else option[1]
+
+
 def check_reference_count(args: argparse.Namespace) -> None:
-    """The training data's references (``speech_ref<j>``) match the separator's ``num_spk``.
+    """The training data's references (``speech_ref<j>``) match the separator's output count.
 
     Skipped where there is no training data (inference) or it holds single sources
-    (dynamic mixing draws ``num_spk`` of them).
+    (dynamic mixing draws as many as the separator outputs).
 
     Raises:
-        ValueError: saying how many references the data has, the config's ``num_spk``, and
-            what to change.
+        ValueError: saying how many references the data has, the config's option
+            (``num_spk`` or ``n_srcs``), and what to change.
     """
     data = getattr(args, "train_data_path_and_name_and_type", None) or []
     names = {name for _, name, _ in data}
-    num_spk = separator_output_count(args)
-    if num_spk is None or getattr(args, "dynamic_mixing", False) or "speech_mix" not in names:
+    option = separator_output_option(args)
+    if option is None or getattr(args, "dynamic_mixing", False) or "speech_mix" not in names:
         return
+    option_name, outputs = option
     refs = sum(1 for name in names if re.fullmatch(r"speech_ref\d+", name))
-    if refs != num_spk:
+    if refs != outputs:
         raise ValueError(
             f"the training data gives {refs} reference(s) per mixture (speech_ref1..{refs}) but the "
-            f"config's separator has num_spk {num_spk}: use a config for {refs} speakers (e.g. "
-            f"conf/*_3spk.yaml for three) or data with {num_spk} references")
+            f"config's separator has {option_name} {outputs}: use a config for {refs} speakers (e.g. "
+            f"conf/*_3spk.yaml for three) or data with {outputs} references")
