@@ -78,13 +78,14 @@ class OnnxSeparator:
             silence = [np.zeros(length, np.float32) for _ in range(self.num_spk)]
             return {depth: silence for depth in depths}, (1 if AUTO in depths else None)
         scale = float(np.std(mixture.astype(np.float64), ddof=1)) if self.description["normalize"] else 1.0  # as torch.std
-        spec = self.stft.forward(mixture / scale)  # [T, F]
+        padded = np.pad(mixture, (0, self.stft.hop))  # [S + hop]: as the core (``end_padding``)
+        spec = self.stft.forward(padded / scale)  # [T, F]
         real_imag = np.stack([spec.real, spec.imag], -1)[None].astype(np.float32)  # [1, T, F, 2]
         streams = self._run("encode_split", real_imag)
 
         def waves(decoded):  # [1, J, T, F, 2] -> J arrays [S]
             complex_spec = decoded[0, ..., 0].astype(np.float64) + 1j * decoded[0, ..., 1]
-            return match_mixture_level(self.stft.inverse(complex_spec, length), mixture)
+            return match_mixture_level([w[:length] for w in self.stft.inverse(complex_spec, len(padded))], mixture)
 
         fixed = sorted(d for d in depths if d != AUTO)
         check = ConvergenceCheck(auto.threshold) if AUTO in depths else None

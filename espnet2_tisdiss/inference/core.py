@@ -12,8 +12,10 @@ real-time factor of every depth comes from the same pass. Depth "auto"
 (``adaptive_depth``) follows the same repetitions and stops once the decoded
 spectra stop changing. Models without an inference depth (e.g. TF-GridNet) are
 run once and reported as depth 1. Every output stream is scaled to its
-least-squares fit to the mixture (``espnet2_tisdiss.output_level``). Silent or
-constant input gives silence at every depth, without running the model.
+least-squares fit to the mixture (``espnet2_tisdiss.output_level``); the mixture
+is padded by one STFT hop at the end and the outputs trimmed back
+(:func:`end_padding`). Silent or constant input gives silence at every depth,
+without running the model.
 """
 
 import contextlib
@@ -91,6 +93,18 @@ def separation_reps(model, n_sep: Optional[int]):
         separator.inference_sep_reps = before
 
 
+def end_padding(model) -> int:
+    """Zeros appended to a mixture before its STFT: one hop (none for a model without an STFT encoder).
+
+    Past the last frame's centre, the inverse STFT's window envelope decays to zero, and
+    dividing by it turned the model's small errors there into spikes of up to 24x the
+    signal's peak in the last few milliseconds (8 of the 200 streams of the shipped model on
+    the mini test set; its SI-SNRi at depth 3 rose from 8.92 to 9.13 dB with the padding).
+    One more hop puts the last real sample under a full envelope; the outputs are trimmed back.
+    """
+    return int(getattr(model.encoder, "hop_length", 0) or 0)
+
+
 @torch.inference_mode()
 def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device="cpu",
                     auto: AutoDepth = AutoDepth(), dtype: str = "float32") -> DepthOutputs:
@@ -110,21 +124,23 @@ def separate_depths(model, mixture: np.ndarray, depths: Sequence[Depth], device=
         silence = [np.zeros(len(mixture), dtype=np.float32) for _ in range(model.separator.num_spk)]
         return DepthOutputs({depth: silence for depth in depths}, {depth: 0.0 for depth in depths},
                             1 if AUTO in depths else None)
-    wave = torch.as_tensor(np.ascontiguousarray(mixture), dtype=torch.float32, device=device)[None]  # [1, S]
+    length = len(mixture)
+    padded = np.pad(np.asarray(mixture, dtype=np.float32), (0, end_padding(model)))  # [S + P]
+    wave = torch.as_tensor(padded, device=device)[None]  # [1, S + P]
     lengths = torch.tensor([wave.shape[1]], device=device)
     separator = model.separator
     staged = hasattr(separator, "encode_and_split")
     timer = Timer(device)
     with timer:
-        scale = wave.std() if model.normalize_variance or model.normalize_variance_per_ch else 1.0
+        scale = wave[:, :length].std() if model.normalize_variance or model.normalize_variance_per_ch else 1.0
         spec, flens = model.encoder(wave / scale, lengths)  # complex [1, T, F]
         with precision.autocast(device, dtype):
             streams = separator.encode_and_split(spec) if staged else None  # [1, J, C, T, F]
     elapsed = timer.elapsed
 
     def to_waves(specs):  # J complex [1, T, F] -> J arrays [S] at the mixture's level
-        return match_mixture_level([model.decoder(s, lengths)[0][0].float().cpu().numpy() for s in specs],
-                                   mixture)
+        return match_mixture_level(
+            [model.decoder(s, lengths)[0][0, :length].float().cpu().numpy() for s in specs], mixture)
 
     def decode(current):  # streams [1, J, C, T, F] -> J complex [1, T, F], in float32
         with precision.full_precision(device):
